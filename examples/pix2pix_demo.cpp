@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
   try {
     return run(parse(argc, argv));
   } catch (const std::exception& e) {
-    std::cerr << "pix2pix_demo: " << e.what() << std::endl;
+    std::cerr << "pix2pix_demo: " << facegan::error_message(e) << std::endl;
     return 1;
   }
 }

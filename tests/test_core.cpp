@@ -26,3 +26,12 @@ TEST_CASE("registry builds by name and lists what it knows", "[core]") {
   CHECK_FALSE(is_snake_name(""));
   CHECK(is_snake_name("wgan_gp"));
 }
+
+TEST_CASE("error_message drops LibTorch's stack trace", "[core]") {
+  try {
+    TORCH_CHECK(false, "bad value ", 42);
+  } catch (const std::exception& e) {
+    CHECK(error_message(e) == "bad value 42");
+  }
+  CHECK(error_message(ConfigError("unknown option 'x'")) == "unknown option 'x'");
+}

@@ -15,7 +15,7 @@ int main() {
               << std::endl;
     return loss.item<double>() > 0.0 ? 0 : 1;
   } catch (const std::exception& e) {
-    std::cerr << "consumer: " << e.what() << std::endl;
+    std::cerr << "consumer: " << facegan::error_message(e) << std::endl;
     return 1;
   }
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <c10/util/Exception.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -29,5 +31,12 @@ class CheckpointError : public Error {
  public:
   using Error::Error;
 };
+
+/// The message to show a user for `e`: LibTorch's errors (TORCH_CHECK) without their C++ stack
+/// trace, everything else as `what()`. Programs print this in their catch at `main`.
+inline std::string error_message(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
+  return e.what();
+}
 
 }  // namespace facegan
