@@ -5,7 +5,14 @@
 #include <facegan/core/config.hpp>
 #include <facegan/core/error.hpp>
 #include <facegan/core/registry.hpp>
+#include <facegan/data/align.hpp>
+#include <facegan/data/dataset.hpp>
+#include <facegan/data/hdf5.hpp>
 #include <facegan/data/image.hpp>
+#include <facegan/data/loader.hpp>
+#include <facegan/data/readers.hpp>
+#include <facegan/data/synthetic_faces.hpp>
+#include <facegan/data/transforms.hpp>
 #include <facegan/losses/adversarial.hpp>
 #include <facegan/losses/loss.hpp>
 #include <facegan/losses/reconstruction.hpp>

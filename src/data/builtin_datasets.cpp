@@ -1,0 +1,11 @@
+#include "builtin_datasets.hpp"
+
+namespace facegan::data {
+
+void register_builtin_datasets(Registry<Dataset>& registry) {
+  register_synthetic_datasets(registry);
+  register_file_datasets(registry);
+  register_hdf5_datasets(registry);
+}
+
+}  // namespace facegan::data
