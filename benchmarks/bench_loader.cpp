@@ -25,48 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Samples held in memory.
-class MemoryDataset : public Dataset {
- public:
-  explicit MemoryDataset(std::vector<Sample> samples) : samples_(std::move(samples)) {}
-  size_t size() const override { return samples_.size(); }
-  Sample get(size_t index) const override { return samples_.at(index); }
-  std::string type() const override { return "memory"; }
-
- private:
-  std::vector<Sample> samples_;
-};
-
-/// root/<identity>/<file>.png, for when the image_folder reader is not built in.
-class FolderDataset : public Dataset {
- public:
-  explicit FolderDataset(const fs::path& root) {
-    std::vector<fs::path> dirs;
-    for (const auto& e : fs::directory_iterator(root)) {
-      if (e.is_directory()) dirs.push_back(e.path());
-    }
-    std::sort(dirs.begin(), dirs.end());
-    for (size_t id = 0; id < dirs.size(); ++id) {
-      std::vector<fs::path> files;
-      for (const auto& e : fs::directory_iterator(dirs[id])) files.push_back(e.path());
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) items_.emplace_back(f.string(), static_cast<int64_t>(id));
-    }
-  }
-  size_t size() const override { return items_.size(); }
-  Sample get(size_t index) const override {
-    Sample s;
-    s.tensors["image"] = read_image(items_.at(index).first);
-    s.tensors["identity"] = torch::tensor(items_[index].second);
-    s.meta = json{{"file", items_[index].first}};
-    return s;
-  }
-  std::string type() const override { return "bench_folder"; }
-
- private:
-  std::vector<std::pair<std::string, int64_t>> items_;
-};
-
 /// A face-like 8-bit picture: smooth background, a skin ellipse, eyes, mouth, mild noise (so PNG
 /// and gzip see something between a flat image and white noise).
 cv::Mat face_picture(int size, int i) {
@@ -154,17 +112,10 @@ int main(int argc, char** argv) try {
     samples.push_back(std::move(s));
   }
   std::printf("wrote %lld PNGs in %.2f s\n", static_cast<long long>(n), now_s() - t0);
-  auto memory = std::make_shared<MemoryDataset>(samples);
+  auto memory = std::make_shared<InMemoryDataset>(samples, "memory");
 
-  std::shared_ptr<Dataset> files;
-  std::string files_name;
-  if (dataset_registry().contains("image_folder")) {
-    files = create_dataset(json{{"type", "image_folder"}, {"root", (dir / "png").string()}});
-    files_name = "png (image_folder)";
-  } else {
-    files = std::make_shared<FolderDataset>(dir / "png");
-    files_name = "png (bench folder reader)";
-  }
+  const auto files = create_dataset(json{{"type", "image_folder"}, {"root", (dir / "png").string()}});
+  const std::string files_name = "png (image_folder)";
 
   std::vector<std::pair<std::string, std::shared_ptr<Dataset>>> sources{{"memory", memory}, {files_name, files}};
   for (int64_t gzip : {0, 1}) {

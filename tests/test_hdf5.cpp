@@ -17,22 +17,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A data set of samples held in memory.
-class MemoryDataset : public Dataset {
+/// An in-memory data set whose sample `bad_index_` cannot be read, as a corrupt file would.
+class MemoryDataset : public InMemoryDataset {
  public:
   explicit MemoryDataset(std::vector<Sample> samples, std::string type = "memory_test")
-      : samples_(std::move(samples)), type_(std::move(type)) {}
-  size_t size() const override { return samples_.size(); }
+      : InMemoryDataset(std::move(samples), std::move(type)) {}
   Sample get(size_t index) const override {
     if (index == bad_index_) throw DataError("cannot decode image file: /data/broken_" + std::to_string(index) + ".png");
-    return samples_.at(index);
+    return InMemoryDataset::get(index);
   }
-  std::string type() const override { return type_; }
   size_t bad_index_ = static_cast<size_t>(-1);
-
- private:
-  std::vector<Sample> samples_;
-  std::string type_;
 };
 
 /// Faces-like samples: an 8-bit image (through image_to_tensor), 68 landmarks, a mask, labels,

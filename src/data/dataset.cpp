@@ -25,6 +25,14 @@ const torch::Tensor& find_key(const std::map<std::string, torch::Tensor>& tensor
 
 const torch::Tensor& Sample::at(const std::string& key) const { return find_key(tensors, key, "sample"); }
 
+Sample InMemoryDataset::get(size_t index) const {
+  if (index >= samples_.size()) {
+    throw DataError("sample index " + std::to_string(index) + " out of range for a data set of " +
+                    std::to_string(samples_.size()) + " samples");
+  }
+  return samples_[index];
+}
+
 const torch::Tensor& Batch::at(const std::string& key) const { return find_key(tensors, key, "batch"); }
 
 int64_t Batch::size() const { return tensors.empty() ? 0 : tensors.begin()->second.size(0); }

@@ -44,6 +44,21 @@ class Dataset {
   virtual std::string type() const = 0;
 };
 
+/// Samples held in memory: for small data sets, caches and tests.
+class InMemoryDataset : public Dataset {
+ public:
+  /// `type` is what type() reports (packed HDF5 files record it as their source).
+  explicit InMemoryDataset(std::vector<Sample> samples, std::string type = "in_memory")
+      : samples_(std::move(samples)), type_(std::move(type)) {}
+  size_t size() const override { return samples_.size(); }
+  Sample get(size_t index) const override;
+  std::string type() const override { return type_; }
+
+ private:
+  std::vector<Sample> samples_;
+  std::string type_;
+};
+
 /// Samples stacked along a new batch dimension: every key present in all samples, with equal shapes.
 struct Batch {
   std::map<std::string, torch::Tensor> tensors;
