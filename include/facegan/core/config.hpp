@@ -181,4 +181,14 @@ Options apply_json(Options options, const json& j, const std::string& where = ""
   return options;
 }
 
+/// Reads a JSON file; ConfigError naming the file (and the parser's position) when it is missing
+/// or malformed.
+json load_json_file(const std::string& path);
+
+/// Applies command-line overrides `key.path=value` to `config` (`--set trainer.steps=200`). The
+/// value is parsed as JSON when it is valid JSON (numbers, true, [1,2], {"a":1}) and taken as a
+/// string otherwise. Intermediate objects are created; a path through a non-object value, or an
+/// override without '=', is a ConfigError naming it.
+void apply_overrides(json& config, const std::vector<std::string>& overrides);
+
 }  // namespace facegan

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CTest's check of the facegan command: list, render (PNG folder and HDF5), pack, and the errors a
+# user meets on bad input. Usage: run.sh <path to facegan> <scratch folder>
+set -euo pipefail
+facegan=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "cli test: $*" >&2; exit 1; }
+
+"$facegan" --help | grep -q "render" || fail "--help does not list render"
+"$facegan" list | grep -q "synthetic_faces" || fail "list does not show synthetic_faces"
+"$facegan" list losses | grep -q "wgan_gp" || fail "list losses does not show wgan_gp"
+
+"$facegan" render --out "$work/faces" --count 5 --set size=32 --set seed=4 > "$work/render.log"
+[ "$(ls "$work/faces"/face_*.png | wc -l)" -eq 5 ] || fail "render wrote $(ls "$work/faces" | wc -l) files, expected 5 PNGs"
+[ "$(wc -l < "$work/faces/factors.jsonl")" -eq 5 ] || fail "factors.jsonl does not have 5 lines"
+grep -q '"expression"' "$work/faces/factors.jsonl" || fail "factors.jsonl lacks the expression factor"
+
+"$facegan" render --out "$work/faces.h5" --count 6 --set size=32 > "$work/render_h5.log"
+[ -s "$work/faces.h5" ] || fail "render to .h5 wrote nothing"
+"$facegan" pack --dataset '{"type": "hdf5", "path": "'"$work/faces.h5"'"}' --out "$work/copy.h5" > "$work/pack.log"
+grep -q "wrote 6 samples of hdf5" "$work/pack.log" || fail "pack did not report 6 samples: $(cat "$work/pack.log")"
+
+# Bad input: a clear message naming what is wrong, and a non-zero exit.
+if "$facegan" pack --dataset '{"type": "celebb"}' --out "$work/x.h5" 2> "$work/err.log"; then fail "unknown type accepted"; fi
+grep -q "unknown dataset 'celebb'" "$work/err.log" || fail "unknown type message: $(cat "$work/err.log")"
+if "$facegan" render --out "$work/bad" --set sise=32 2> "$work/err2.log"; then fail "unknown option accepted"; fi
+grep -q "sise" "$work/err2.log" || fail "unknown option message: $(cat "$work/err2.log")"
+if "$facegan" pack --dataset '{"type": "hdf5", "path": "/nonexistent/f.h5"}' --out "$work/y.h5" 2> "$work/err3.log"; then
+  fail "missing file accepted"
+fi
+grep -q "/nonexistent/f.h5" "$work/err3.log" || fail "missing file message: $(cat "$work/err3.log")"
+echo "cli test: all checks passed"

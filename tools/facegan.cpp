@@ -1,0 +1,166 @@
+// The `facegan` command: one program for the library's jobs. Run `facegan --help`, or
+// `facegan <command> --help` for each command's options.
+#include <facegan/facegan.hpp>
+
+#include <CLI/CLI.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace {
+
+using facegan::json;
+namespace fs = std::filesystem;
+
+/// A JSON value given on the command line: inline JSON, or @path to a JSON file.
+json json_argument(const std::string& text, const std::string& what) {
+  if (!text.empty() && text[0] == '@') return facegan::load_json_file(text.substr(1));
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw facegan::ConfigError(what + " is not valid JSON (" + e.what() + "); pass JSON or @file.json");
+  }
+}
+
+/// Prints "label  done/total  rate  ETA" on one line (a terminal) or every 10% (a log file).
+class Progress {
+ public:
+  Progress(std::string label, size_t total)
+      : label_(std::move(label)), total_(total), tty_(isatty(fileno(stdout)) != 0),
+        start_(std::chrono::steady_clock::now()) {}
+  void update(size_t done) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
+    if (tty_) {
+      std::printf("\r%s %zu/%zu  %.0f/s  ETA %.0f s   ", label_.c_str(), done, total_, rate, eta);
+      if (done == total_) std::printf("\n");
+    } else if (done == total_ || done * 10 / std::max<size_t>(total_, 1) != last_decile_) {
+      last_decile_ = done * 10 / std::max<size_t>(total_, 1);
+      std::printf("%s %zu/%zu  %.0f/s\n", label_.c_str(), done, total_, rate);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string label_;
+  size_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  size_t last_decile_ = 0;
+};
+
+void print_registry_entry(const std::string& name, const std::string& summary, const json& defaults) {
+  std::printf("  %-24s %s\n", name.c_str(), summary.c_str());
+  if (!defaults.empty()) std::printf("  %-24s options: %s\n", "", defaults.dump().c_str());
+}
+
+int run_list(const std::string& what) {
+  if (what == "all" || what == "datasets") {
+    std::printf("data sets (\"dataset\": {\"type\": name, ...options}):\n");
+    auto& reg = facegan::data::dataset_registry();
+    for (const auto& name : reg.names()) print_registry_entry(name, reg.entry(name).summary, reg.entry(name).defaults);
+  }
+  if (what == "all" || what == "losses") {
+    std::printf("losses ({\"type\": name, ...options}):\n");
+    auto& reg = facegan::losses::loss_registry();
+    for (const auto& name : reg.names()) print_registry_entry(name, reg.entry(name).summary, reg.entry(name).defaults);
+  }
+  return 0;
+}
+
+struct RenderArgs {
+  std::string out;
+  int64_t count = 64;
+  std::vector<std::string> sets;
+};
+
+int run_render(const RenderArgs& args) {
+  json spec = {{"type", "synthetic_faces"}, {"num_samples", args.count}};
+  facegan::apply_overrides(spec, args.sets);
+  const auto dataset = facegan::data::create_dataset(spec, "render");
+  if (fs::path(args.out).extension() == ".h5") {
+    Progress progress("render+pack", dataset->size());
+    auto options = facegan::data::PackOptions().progress_every(256);
+    options.progress = [&](size_t done, size_t) { progress.update(done); };
+    facegan::data::pack(*dataset, args.out, options);
+    std::printf("wrote %zu faces to %s\n", dataset->size(), args.out.c_str());
+    return 0;
+  }
+  fs::create_directories(args.out);
+  std::ofstream factors(fs::path(args.out) / "factors.jsonl");
+  Progress progress("render", dataset->size());
+  for (size_t i = 0; i < dataset->size(); ++i) {
+    const auto sample = dataset->get(i);
+    char name[32];
+    std::snprintf(name, sizeof(name), "face_%06zu.png", i);
+    facegan::data::write_image((fs::path(args.out) / name).string(), sample.at("image"));
+    factors << json{{"file", name}, {"factors", sample.meta}}.dump() << "\n";
+    if ((i + 1) % 64 == 0 || i + 1 == dataset->size()) progress.update(i + 1);
+  }
+  std::printf("wrote %zu faces and factors.jsonl to %s\n", dataset->size(), args.out.c_str());
+  return 0;
+}
+
+int run_pack(const std::string& spec_text, const std::string& out, int64_t gzip) {
+  const json spec = json_argument(spec_text, "--dataset");
+  const auto dataset = facegan::data::create_dataset(spec, "--dataset");
+  Progress progress("pack", dataset->size());
+  auto options = facegan::data::PackOptions().gzip_level(gzip).progress_every(256);
+  options.progress = [&](size_t done, size_t) { progress.update(done); };
+  facegan::data::pack(*dataset, out, options);
+  std::printf("wrote %zu samples of %s to %s\n", dataset->size(), dataset->type().c_str(), out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "facegan: face GANs of CVPR 2018 (Bao et al. open-set synthesis, PairedCycleGAN makeup, DeRL) on "
+      "LibTorch.\nData sets, losses and tasks are built from JSON specs {\"type\": name, ...options}; "
+      "`facegan list` shows them with their options."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "facegan 0.1.0");
+
+  std::string list_what = "all";
+  auto* list = app.add_subcommand("list", "List the registered data sets and losses with their default options");
+  list->add_option("what", list_what, "all, datasets or losses")->check(CLI::IsMember({"all", "datasets", "losses"}));
+
+  RenderArgs render_args;
+  auto* render = app.add_subcommand(
+      "render", "Render synthetic faces to a folder of PNGs (+ factors.jsonl) or to an HDF5 file (.h5)");
+  render->add_option("--out", render_args.out, "Output folder, or a file ending in .h5")->required();
+  render->add_option("--count", render_args.count, "Number of faces")->check(CLI::PositiveNumber);
+  render->add_option("--set", render_args.sets,
+                     "Renderer option overrides, e.g. --set size=128 --set split=held_out --set seed=3");
+
+  std::string pack_spec, pack_out;
+  int64_t pack_gzip = 0;
+  auto* pack = app.add_subcommand("pack", "Pack any data set into one HDF5 file (layout: docs/hdf5-layout.md)");
+  pack->add_option("--dataset", pack_spec, "Data set spec as JSON or @file.json, e.g. '{\"type\":\"celeba\",\"root\":\"/data/celeba\"}'")
+      ->required();
+  pack->add_option("--out", pack_out, "Output .h5 file")->required();
+  pack->add_option("--gzip", pack_gzip, "gzip level 0-9 (0: off, fastest to read)")->check(CLI::Range(0, 9));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*list) return run_list(list_what);
+    if (*render) return run_render(render_args);
+    if (*pack) return run_pack(pack_spec, pack_out, pack_gzip);
+  } catch (const std::exception& e) {
+    std::cerr << "facegan: " << facegan::error_message(e) << std::endl;
+    return 1;
+  }
+  return 0;
+}
