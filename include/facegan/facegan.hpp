@@ -12,6 +12,7 @@
 #include <facegan/data/loader.hpp>
 #include <facegan/data/readers.hpp>
 #include <facegan/data/synthetic_faces.hpp>
+#include <facegan/data/synthetic_pairs.hpp>
 #include <facegan/data/transforms.hpp>
 #include <facegan/losses/adversarial.hpp>
 #include <facegan/losses/loss.hpp>
@@ -23,3 +24,12 @@
 #include <facegan/models/blocks/patchgan.hpp>
 #include <facegan/models/blocks/resnet.hpp>
 #include <facegan/models/blocks/unet.hpp>
+#include <facegan/models/pix2pix/pix2pix_task.hpp>
+#include <facegan/train/amp.hpp>
+#include <facegan/train/checkpoint.hpp>
+#include <facegan/train/distributed.hpp>
+#include <facegan/train/ema.hpp>
+#include <facegan/train/progress.hpp>
+#include <facegan/train/schedule.hpp>
+#include <facegan/train/task.hpp>
+#include <facegan/train/trainer.hpp>

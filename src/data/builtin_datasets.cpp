@@ -4,6 +4,7 @@ namespace facegan::data {
 
 void register_builtin_datasets(Registry<Dataset>& registry) {
   register_synthetic_datasets(registry);
+  register_synthetic_pair_datasets(registry);
   register_file_datasets(registry);
   register_hdf5_datasets(registry);
 }

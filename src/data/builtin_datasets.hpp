@@ -12,6 +12,8 @@ void register_builtin_datasets(Registry<Dataset>& registry);
 void register_synthetic_datasets(Registry<Dataset>& registry);
 /// "image_folder", "celeba", "mt_makeup", "ck_plus", "oulu_casia" (src/data/readers.cpp).
 void register_file_datasets(Registry<Dataset>& registry);
+/// "synthetic_pairs" (src/data/synthetic_pairs.cpp).
+void register_synthetic_pair_datasets(Registry<Dataset>& registry);
 /// "hdf5" (src/data/hdf5.cpp).
 void register_hdf5_datasets(Registry<Dataset>& registry);
 

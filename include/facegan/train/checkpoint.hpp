@@ -1,0 +1,45 @@
+#pragma once
+// Checkpoint files: atomic writes (temporary file, fsync, rename), discovery of the latest one and
+// retention of the last K. The content (networks, optimizers, EMA, RNG, loader, step) is assembled
+// by the Trainer; see docs/training.md for the layout.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace facegan::train {
+
+/// File name of the checkpoint of `step`: "ckpt_000000123.pt".
+std::string checkpoint_name(int64_t step);
+
+/// One checkpoint file found in a folder.
+struct CheckpointFile {
+  int64_t step = 0;
+  std::string path;
+};
+
+/// Complete checkpoints in `dir` (names matching checkpoint_name), by increasing step. Temporary
+/// files of interrupted saves ("*.tmp") are never listed. A missing folder gives an empty list.
+std::vector<CheckpointFile> list_checkpoints(const std::string& dir);
+
+/// The checkpoint with the highest step in `dir`, if any.
+std::optional<CheckpointFile> latest_checkpoint(const std::string& dir);
+
+/// Writes `bytes` to `path` atomically: to `path + ".tmp"`, flushed to disk (fsync), then renamed
+/// over `path` and the folder synced. A crash at any point leaves either the old file or the new
+/// one, never a partial file under `path`. Creates the parent folder. CheckpointError on failure.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+/// Deletes all but the `keep` newest checkpoints of `dir` (keep <= 0 keeps all), and stale "*.tmp"
+/// files. Returns the paths removed.
+std::vector<std::string> prune_checkpoints(const std::string& dir, int64_t keep);
+
+namespace testing {
+/// Fault injection for the kill-during-save test: when >= 0, the next write_file_atomic() of more
+/// than `after_bytes` bytes sends SIGKILL to its own process after writing that many bytes of the
+/// temporary file.
+void kill_during_next_write(int64_t after_bytes);
+}  // namespace testing
+
+}  // namespace facegan::train

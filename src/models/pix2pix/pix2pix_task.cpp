@@ -1,0 +1,126 @@
+#include <facegan/core/error.hpp>
+#include <facegan/models/pix2pix/pix2pix_task.hpp>
+
+#include <cmath>
+
+namespace facegan::models {
+namespace {
+
+void set_requires_grad(torch::nn::Module& module, bool value) {
+  for (auto& p : module.parameters()) p.set_requires_grad(value);
+}
+
+}  // namespace
+
+Pix2PixTask::Pix2PixTask(Pix2PixTaskOptions options) : options_(std::move(options)) {
+  const auto& g = options_.generator;
+  if (options_.discriminator.in_channels() == 0) {
+    options_.discriminator.in_channels(g.in_channels() + g.out_channels());
+  }
+  if (options_.discriminator.in_channels() != g.in_channels() + g.out_channels()) {
+    throw ConfigError("pix2pix.discriminator.in_channels: the conditional D sees (input, output) pairs, so it must be " +
+                      std::to_string(g.in_channels() + g.out_channels()) + ", got " +
+                      std::to_string(options_.discriminator.in_channels()));
+  }
+  if (!(options_.d_loss_factor > 0)) throw ConfigError("pix2pix.d_loss_factor: must be > 0");
+  if (options_.input_key.empty() || options_.target_key.empty()) throw ConfigError("pix2pix: empty batch key");
+  adversarial_ = losses::create_loss_as<losses::AdversarialLoss>(options_.adversarial, "pix2pix.adversarial");
+  reconstruction_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.reconstruction, "pix2pix.reconstruction");
+  generator_ = UNetGenerator(options_.generator);
+  discriminator_ = PatchDiscriminator(options_.discriminator);
+  init_weights(*generator_, options_.init, options_.init_gain);
+  init_weights(*discriminator_, options_.init, options_.init_gain);
+}
+
+json Pix2PixTask::to_json() const {
+  json j = options_to_json(options_);
+  j["type"] = kType;
+  return j;
+}
+
+train::NamedModules Pix2PixTask::networks() { return {{"g", generator_.ptr()}, {"d", discriminator_.ptr()}}; }
+
+std::vector<train::OptimizerGroup> Pix2PixTask::optimizer_groups() {
+  return {{"g", generator_->parameters(), options_.optimizer_g}, {"d", discriminator_->parameters(), options_.optimizer_d}};
+}
+
+train::StepOutput Pix2PixTask::train_step(const data::Batch& batch, train::StepContext& ctx) {
+  const torch::Tensor& real_a = batch.at(options_.input_key);
+  const torch::Tensor& real_b = batch.at(options_.target_key);
+  train::StepOutput out;
+
+  torch::Tensor fake_b;
+  {
+    auto amp = ctx.autocast();
+    fake_b = generator_->forward(real_a);
+  }
+
+  // D step: real pairs vs detached fake pairs (G gets no gradient from it).
+  set_requires_grad(*discriminator_, true);
+  torch::Tensor d_loss, real_logits, fake_logits;
+  {
+    auto amp = ctx.autocast();
+    real_logits = discriminator_->forward(torch::cat({real_a, real_b}, 1));
+    fake_logits = discriminator_->forward(torch::cat({real_a, fake_b.detach()}, 1));
+    d_loss = options_.d_loss_factor * adversarial_->discriminator_loss(real_logits, fake_logits);
+  }
+  ctx.step("d", d_loss);
+
+  // G step: fool the (frozen) D and stay close to the target.
+  set_requires_grad(*discriminator_, false);
+  torch::Tensor g_adv, g_rec;
+  {
+    auto amp = ctx.autocast();
+    g_adv = adversarial_->generator_loss(discriminator_->forward(torch::cat({real_a, fake_b}, 1)));
+    g_rec = (*reconstruction_)(fake_b.to(real_b.scalar_type()), real_b);
+  }
+  ctx.step("g", g_adv + g_rec);
+  set_requires_grad(*discriminator_, true);
+
+  out.losses = {{"d", d_loss.detach()}, {"g_adv", g_adv.detach()}, {"g_rec", g_rec.detach()}};
+  out.metrics = {{"d_real", real_logits.detach().mean()}, {"d_fake", fake_logits.detach().mean()}};
+  return out;
+}
+
+train::NamedImages Pix2PixTask::samples(const data::Batch& batch) {
+  const torch::Tensor& a = batch.at(options_.input_key);
+  return {{"input", a}, {"output", generator_->forward(a)}, {"target", batch.at(options_.target_key)}};
+}
+
+json Pix2PixTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
+  double l1_sum = 0.0, psnr_sum = 0.0;
+  int64_t count = 0;
+  train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
+    const torch::Tensor target = batch.at(options_.target_key).to(torch::kFloat);
+    torch::Tensor output;
+    {
+      train::AutocastGuard amp(ctx.amp, ctx.device);
+      output = generator_->forward(batch.at(options_.input_key));
+    }
+    output = output.to(torch::kFloat);
+    const torch::Tensor diff = output - target;
+    const torch::Tensor l1 = diff.abs().flatten(1).mean(1);
+    // PSNR on [0, 1] images: the [-1, 1] difference halves.
+    const torch::Tensor mse = (diff * 0.5).square().flatten(1).mean(1).clamp_min(1e-10);
+    const torch::Tensor psnr = -10.0 * torch::log10(mse);
+    l1_sum += l1.sum().item<double>();
+    psnr_sum += psnr.sum().item<double>();
+    count += target.size(0);
+  });
+  if (count == 0) return json{{"samples", 0}};
+  return json{{"l1", l1_sum / static_cast<double>(count)},
+              {"psnr", psnr_sum / static_cast<double>(count)},
+              {"samples", count}};
+}
+
+void register_pix2pix_task(Registry<train::Task>& registry) {
+  registry.add(
+      Pix2PixTask::kType,
+      [](const json& options) -> std::shared_ptr<train::Task> {
+        return std::make_shared<Pix2PixTask>(apply_json(Pix2PixTaskOptions(), options, "pix2pix"));
+      },
+      "pix2pix (Isola et al. 2017): U-Net G, conditional PatchGAN D, adversarial + 100 * L1",
+      options_to_json(Pix2PixTaskOptions()));
+}
+
+}  // namespace facegan::models
