@@ -67,6 +67,11 @@ int run_list(const std::string& what) {
     auto& reg = facegan::data::dataset_registry();
     for (const auto& name : reg.names()) print_registry_entry(name, reg.entry(name).summary, reg.entry(name).defaults);
   }
+  if (what == "all" || what == "tasks") {
+    std::printf("tasks (\"task\": {\"type\": name, ...options}):\n");
+    auto& reg = facegan::train::task_registry();
+    for (const auto& name : reg.names()) print_registry_entry(name, reg.entry(name).summary, reg.entry(name).defaults);
+  }
   if (what == "all" || what == "losses") {
     std::printf("losses ({\"type\": name, ...options}):\n");
     auto& reg = facegan::losses::loss_registry();
@@ -119,6 +124,55 @@ int run_pack(const std::string& spec_text, const std::string& out, int64_t gzip)
   return 0;
 }
 
+/// The run folder's copy of the full config a run was started with: `resume` and `eval` read it.
+constexpr const char* kRunConfig = "run.json";
+
+int run_train(const std::string& config_path, const std::vector<std::string>& sets) {
+  json config = facegan::load_json_file(config_path);
+  facegan::apply_overrides(config, sets);
+  auto trainer = facegan::train::Trainer::from_config(config);
+  if (trainer->rank() == 0) {
+    fs::create_directories(trainer->options().out_dir());
+    facegan::train::write_file_atomic((fs::path(trainer->options().out_dir()) / kRunConfig).string(),
+                                      config.dump(2) + "\n");
+  }
+  const auto result = trainer->fit();
+  std::printf("%s at step %lld; last checkpoint %s\n", facegan::enum_to_string(result.status).c_str(),
+              static_cast<long long>(result.step), result.checkpoint.empty() ? "none" : result.checkpoint.c_str());
+  return result.status == facegan::train::RunStatus::kCompleted ? 0 : 130;
+}
+
+json run_config(const std::string& run_dir, const std::vector<std::string>& sets) {
+  const auto path = fs::path(run_dir) / kRunConfig;
+  if (!fs::exists(path)) {
+    throw facegan::ConfigError(run_dir + " is not a run folder of `facegan train` (no " + kRunConfig + ")");
+  }
+  json config = facegan::load_json_file(path.string());
+  config["trainer"]["out_dir"] = run_dir;
+  facegan::apply_overrides(config, sets);
+  return config;
+}
+
+int run_resume(const std::string& run_dir, const std::vector<std::string>& sets) {
+  json config = run_config(run_dir, sets);
+  config["trainer"]["resume"] = "auto";
+  const auto result = facegan::train::Trainer::from_config(config)->fit();
+  std::printf("%s at step %lld; last checkpoint %s\n", facegan::enum_to_string(result.status).c_str(),
+              static_cast<long long>(result.step), result.checkpoint.empty() ? "none" : result.checkpoint.c_str());
+  return result.status == facegan::train::RunStatus::kCompleted ? 0 : 130;
+}
+
+int run_eval(const std::string& run_dir, const std::vector<std::string>& sets) {
+  const json config = run_config(run_dir, sets);
+  auto trainer = facegan::train::Trainer::from_config(config);
+  const auto latest = facegan::train::latest_checkpoint((fs::path(run_dir) / "checkpoints").string());
+  if (!latest) throw facegan::CheckpointError("no checkpoint in " + run_dir + "/checkpoints to evaluate");
+  trainer->load_checkpoint(latest->path);
+  const json metrics = trainer->evaluate();
+  std::printf("%s\n", json{{"step", latest->step}, {"checkpoint", latest->path}, {"metrics", metrics}}.dump(2).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,8 +184,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "facegan 0.1.0");
 
   std::string list_what = "all";
-  auto* list = app.add_subcommand("list", "List the registered data sets and losses with their default options");
-  list->add_option("what", list_what, "all, datasets or losses")->check(CLI::IsMember({"all", "datasets", "losses"}));
+  auto* list = app.add_subcommand("list", "List the registered tasks, data sets and losses with their default options");
+  list->add_option("what", list_what, "all, tasks, datasets or losses")
+      ->check(CLI::IsMember({"all", "tasks", "datasets", "losses"}));
 
   RenderArgs render_args;
   auto* render = app.add_subcommand(
@@ -149,6 +204,23 @@ int main(int argc, char** argv) {
   pack->add_option("--out", pack_out, "Output .h5 file")->required();
   pack->add_option("--gzip", pack_gzip, "gzip level 0-9 (0: off, fastest to read)")->check(CLI::Range(0, 9));
 
+  std::string train_config;
+  std::vector<std::string> train_sets;
+  auto* train = app.add_subcommand("train", "Train a task from a JSON config (see configs/ and docs/training.md)");
+  train->add_option("--config", train_config, "Config file: {\"trainer\", \"task\", \"data\"}")->required()->check(
+      CLI::ExistingFile);
+  train->add_option("--set", train_sets, "Config overrides, e.g. --set trainer.steps=200 --set task.generator.depth=6");
+
+  std::string run_dir;
+  std::vector<std::string> run_sets;
+  auto* resume = app.add_subcommand("resume", "Continue a run from its latest checkpoint (exactly where it stopped)");
+  resume->add_option("--run", run_dir, "The run folder (trainer.out_dir of the run)")->required()->check(
+      CLI::ExistingDirectory);
+  resume->add_option("--set", run_sets, "Config overrides, e.g. --set trainer.steps=2000 to train longer");
+  auto* eval = app.add_subcommand("eval", "Evaluate a run's latest checkpoint on its eval data set; prints JSON");
+  eval->add_option("--run", run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
+  eval->add_option("--set", run_sets, "Config overrides, e.g. --set data.eval.num_samples=500");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -158,6 +230,9 @@ int main(int argc, char** argv) {
     if (*list) return run_list(list_what);
     if (*render) return run_render(render_args);
     if (*pack) return run_pack(pack_spec, pack_out, pack_gzip);
+    if (*train) return run_train(train_config, train_sets);
+    if (*resume) return run_resume(run_dir, run_sets);
+    if (*eval) return run_eval(run_dir, run_sets);
   } catch (const std::exception& e) {
     std::cerr << "facegan: " << facegan::error_message(e) << std::endl;
     return 1;
