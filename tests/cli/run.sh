@@ -7,9 +7,15 @@ work=$2
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "cli test: $*" >&2; exit 1; }
 
-"$facegan" --help | grep -q "render" || fail "--help does not list render"
-"$facegan" list | grep -q "synthetic_faces" || fail "list does not show synthetic_faces"
-"$facegan" list losses | grep -q "wgan_gp" || fail "list losses does not show wgan_gp"
+# Output goes to files first: `grep -q` on a pipe would close it early and, under pipefail, turn
+# the writer's SIGPIPE into a failure.
+"$facegan" --help > "$work/help.txt"
+grep -q "render" "$work/help.txt" || fail "--help does not list render"
+"$facegan" list > "$work/list.txt"
+grep -q "synthetic_faces" "$work/list.txt" || fail "list does not show synthetic_faces"
+grep -q "pix2pix" "$work/list.txt" || fail "list does not show the pix2pix task"
+"$facegan" list losses > "$work/losses.txt"
+grep -q "wgan_gp" "$work/losses.txt" || fail "list losses does not show wgan_gp"
 
 "$facegan" render --out "$work/faces" --count 5 --set size=32 --set seed=4 > "$work/render.log"
 [ "$(ls "$work/faces"/face_*.png | wc -l)" -eq 5 ] || fail "render wrote $(ls "$work/faces" | wc -l) files, expected 5 PNGs"
