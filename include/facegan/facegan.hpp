@@ -14,6 +14,7 @@
 #include <facegan/data/synthetic_faces.hpp>
 #include <facegan/data/synthetic_pairs.hpp>
 #include <facegan/data/transforms.hpp>
+#include <facegan/eval/metrics.hpp>
 #include <facegan/losses/adversarial.hpp>
 #include <facegan/losses/loss.hpp>
 #include <facegan/losses/reconstruction.hpp>
@@ -24,6 +25,9 @@
 #include <facegan/models/blocks/patchgan.hpp>
 #include <facegan/models/blocks/resnet.hpp>
 #include <facegan/models/blocks/unet.hpp>
+#include <facegan/models/derl/derl.hpp>
+#include <facegan/models/derl/derl_task.hpp>
+#include <facegan/models/derl/residue_classifier.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/amp.hpp>
 #include <facegan/train/checkpoint.hpp>

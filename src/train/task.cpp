@@ -1,4 +1,5 @@
 #include <facegan/core/error.hpp>
+#include <facegan/models/derl/derl_task.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/task.hpp>
 
@@ -8,7 +9,10 @@ namespace facegan::train {
 namespace {
 
 /// The builtin list of tasks: the one place that names every paper's task.
-void register_builtin_tasks(Registry<Task>& registry) { models::register_pix2pix_task(registry); }
+void register_builtin_tasks(Registry<Task>& registry) {
+  models::register_pix2pix_task(registry);
+  models::register_derl_task(registry);
+}
 
 std::string prefix(const std::string& where) { return where.empty() ? std::string() : where + ": "; }
 

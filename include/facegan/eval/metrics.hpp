@@ -1,0 +1,54 @@
+#pragma once
+// Evaluation metrics shared by every paper: image fidelity (PSNR, SSIM), classification
+// (accuracy, confusion matrix) and the person-independent k-fold split of facial-expression studies.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace facegan::eval {
+
+/// Peak signal-to-noise ratio per image, in dB, of images in [-1, 1] measured on the [0, 1] range
+/// (the convention of image-translation papers): PSNR = 10 log10(1 / MSE), MSE over C, H, W.
+/// a, b: [N, C, H, W] or [C, H, W] (equal shapes, any float dtype) -> float64 [N] ([1] for 3-d
+/// inputs); +inf where the images are identical.
+torch::Tensor psnr_per_image(const torch::Tensor& a, const torch::Tensor& b);
+
+/// Mean of psnr_per_image (+inf when any pair is identical).
+double psnr(const torch::Tensor& a, const torch::Tensor& b);
+
+/// Structural similarity (Wang et al. 2004) per image of images in [-1, 1], measured on the [0, 1]
+/// range: 11x11 Gaussian window with sigma 1.5 applied without padding ("valid", as the reference
+/// MATLAB ssim_index), K1 = 0.01, K2 = 0.03, dynamic range 1; the SSIM map is averaged over
+/// positions and channels. a, b: [N, C, H, W] or [C, H, W] with H, W >= 11 -> float64 [N] in
+/// [-1, 1] (1 for identical images). Computed in float64.
+torch::Tensor ssim_per_image(const torch::Tensor& a, const torch::Tensor& b);
+
+/// Mean of ssim_per_image.
+double ssim(const torch::Tensor& a, const torch::Tensor& b);
+
+/// Fraction of pred == labels. pred, labels: integer [N] (N >= 1).
+double accuracy(const torch::Tensor& pred, const torch::Tensor& labels);
+
+/// Confusion matrix of K classes: int64 [K, K], entry (t, p) counts samples of true class t
+/// predicted as p (rows: truth, columns: prediction). pred, labels: integer [N] in [0, K).
+torch::Tensor confusion_matrix(const torch::Tensor& pred, const torch::Tensor& labels, int64_t num_classes);
+
+/// Person-independent k-fold split (as CK+ and Oulu-CASIA studies do): the distinct identities
+/// are shuffled with `seed` and dealt round-robin into k folds, so every identity lies in exactly
+/// one fold and fold sizes (in identities) differ by at most one. identities: one per sample ->
+/// the fold (0..k-1) of each sample. Throws std::invalid_argument unless 2 <= k <= #identities.
+std::vector<int64_t> identity_folds(const std::vector<int64_t>& identities, int64_t k, uint64_t seed);
+
+/// Sample indices of one fold of identity_folds: `test` holds the samples whose fold is `fold`,
+/// `train` all others, both in increasing order.
+struct FoldSplit {
+  std::vector<size_t> train;
+  std::vector<size_t> test;
+};
+
+/// Splits sample indices by their fold (from identity_folds) into train and test of `fold`.
+FoldSplit fold_split(const std::vector<int64_t>& folds, int64_t fold);
+
+}  // namespace facegan::eval

@@ -1,0 +1,87 @@
+#pragma once
+// DeRL's expression classifier (Yang et al., CVPR 2018, Sec. 3.2): the de-expression generator's
+// intermediate activations hold the "expressive component" it removes. For each tapped resolution
+// the encoder and decoder activations are concatenated and read by a small local CNN; the local
+// CNNs' last hidden layers and the pooled last encoding layer feed the final expression classifier.
+
+#include <facegan/models/blocks/layers.hpp>
+#include <facegan/models/blocks/unet.hpp>
+
+#include <vector>
+
+namespace facegan::models {
+
+/// Options of ResidueClassifier. JSON keys are the fields listed in visit(); tap_channels and
+/// bottleneck_channels describe the generator and are filled in by for_generator().
+struct ResidueClassifierOptions {
+  ResidueClassifierOptions() = default;
+  explicit ResidueClassifierOptions(int64_t num_classes) : num_classes_(num_classes) {}
+  TORCH_ARG(int64_t, num_classes) = 6;
+  /// U-Net levels tapped (0 = outermost); empty = every level that has a decoder skip partner
+  /// except the outermost: 1 .. depth - 2.
+  TORCH_ARG(std::vector<int64_t>, levels) = {};
+  /// Width of each local CNN's convolutions.
+  TORCH_ARG(int64_t, local_channels) = 64;
+  /// 3x3 conv-norm-ReLU layers per local CNN (>= 1), followed by global average pooling.
+  TORCH_ARG(int64_t, local_layers) = 2;
+  /// Size of each local CNN's hidden fully connected layer (what the final head reads).
+  TORCH_ARG(int64_t, hidden) = 128;
+  /// false: the final head sees the pooled last encoding layer alone (the ablation without local
+  /// heads; no local CNNs are built).
+  TORCH_ARG(bool, local_heads) = true;
+  /// Dropout before every classification layer.
+  TORCH_ARG(double, dropout) = 0.0;
+  TORCH_ARG(Norm, norm) = Norm::kBatch;
+  /// Channels of each tap (cat(encoder[i], decoder[i]) = 2 * level_channels(i)), one per level.
+  TORCH_ARG(std::vector<int64_t>, tap_channels) = {};
+  /// Channels of the last encoding layer encoder[depth - 1].
+  TORCH_ARG(int64_t, bottleneck_channels) = 0;
+
+ public:
+  /// These options with `levels` resolved (the default filled in, each checked against the depth)
+  /// and tap_channels / bottleneck_channels computed for `generator`. std::invalid_argument naming
+  /// the level when one is out of range.
+  ResidueClassifierOptions for_generator(const UNetGeneratorOptions& generator) const;
+  template <class V>
+  void visit(V& v) {
+    v("num_classes", num_classes_);
+    v("levels", levels_);
+    v("local_channels", local_channels_);
+    v("local_layers", local_layers_);
+    v("hidden", hidden_);
+    v("local_heads", local_heads_);
+    v("dropout", dropout_);
+    v("norm", norm_);
+  }
+};
+
+/// Logits of every head of ResidueClassifier.
+struct ResidueLogits {
+  /// One [N, num_classes] per tapped level, in `levels` order (empty without local heads).
+  std::vector<torch::Tensor> local;
+  /// The final head's [N, num_classes].
+  torch::Tensor final;
+};
+
+/// Local CNNs on the generator's taps plus the final classifier. Children: "local_features"
+/// (Sequential of ConvBlocks per level), "local_hidden" and "local_out" (Linear per level; absent
+/// without local heads) and "final" (Linear).
+class ResidueClassifierImpl : public torch::nn::Cloneable<ResidueClassifierImpl> {
+ public:
+  /// `options` must have been through for_generator() (tap_channels set).
+  explicit ResidueClassifierImpl(ResidueClassifierOptions options);
+  void reset() override;
+  /// features: UNetGenerator::forward_features of the (frozen) generator; reads encoder[i] and
+  /// decoder[i] of every level i and encoder[depth - 1].
+  ResidueLogits forward(const UNetFeatures& features);
+
+  ResidueClassifierOptions options;
+
+ private:
+  torch::nn::ModuleList local_features_{nullptr}, local_hidden_{nullptr}, local_out_{nullptr};
+  torch::nn::Linear final_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(ResidueClassifier);
+
+}  // namespace facegan::models
