@@ -9,6 +9,8 @@
 #include <facegan/train/trainer.hpp>
 
 #include <catch2/catch.hpp>
+
+#include "test_util.hpp"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,12 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("facegan_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+using facegan::testing::fresh_dir;
 
 json tiny_pix2pix() {
   return json{{"type", "pix2pix"},

@@ -13,6 +13,8 @@
 
 #include <ATen/autocast_mode.h>
 #include <catch2/catch.hpp>
+
+#include "test_util.hpp"
 #include <unistd.h>
 
 #include <cmath>
@@ -26,12 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("facegan_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+using facegan::testing::fresh_dir;
 
 std::string message_of(const std::function<void()>& fn) {
   try {

@@ -257,31 +257,7 @@ train::NamedImages DeRLTask::samples(const data::Batch& batch) {
 
 json DeRLTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
   torch::NoGradGuard no_grad;
-  if (options_.stage == DeRLStage::kDeexpression) {
-    double l1_sum = 0.0, psnr_sum = 0.0, ssim_sum = 0.0;
-    int64_t count = 0;
-    train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
-      const torch::Tensor target = batch.at(options_.target_key).to(torch::kFloat);
-      torch::Tensor output;
-      {
-        train::AutocastGuard amp(ctx.amp, ctx.device);
-        output = generator_->forward(batch.at(options_.input_key));
-      }
-      output = output.to(torch::kFloat);
-      // One host transfer per batch for the three sums.
-      const torch::Tensor sums = torch::stack({(output - target).abs().flatten(1).mean(1).sum().to(torch::kFloat64),
-                                               eval::psnr_per_image(output, target).sum(),
-                                               eval::ssim_per_image(output, target).sum()})
-                                     .cpu();
-      l1_sum += sums[0].item<double>();
-      psnr_sum += sums[1].item<double>();
-      ssim_sum += sums[2].item<double>();
-      count += target.size(0);
-    });
-    if (count == 0) return json{{"samples", 0}};
-    const double n = static_cast<double>(count);
-    return json{{"l1", l1_sum / n}, {"psnr", psnr_sum / n}, {"ssim", ssim_sum / n}, {"samples", count}};
-  }
+  if (options_.stage == DeRLStage::kDeexpression) return pix2pix_->evaluate(dataset, ctx);
 
   const int64_t k = static_cast<int64_t>(options_.classes.size());
   const int64_t ignore = classification_->options.ignore_index;

@@ -1,4 +1,5 @@
 #include <facegan/core/error.hpp>
+#include <facegan/eval/metrics.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 
 #include <cmath>
@@ -88,7 +89,8 @@ train::NamedImages Pix2PixTask::samples(const data::Batch& batch) {
 }
 
 json Pix2PixTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
-  double l1_sum = 0.0, psnr_sum = 0.0;
+  torch::NoGradGuard no_grad;
+  double l1_sum = 0.0, psnr_sum = 0.0, ssim_sum = 0.0;
   int64_t count = 0;
   train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
     const torch::Tensor target = batch.at(options_.target_key).to(torch::kFloat);
@@ -98,19 +100,19 @@ json Pix2PixTask::evaluate(const data::Dataset& dataset, const train::EvalContex
       output = generator_->forward(batch.at(options_.input_key));
     }
     output = output.to(torch::kFloat);
-    const torch::Tensor diff = output - target;
-    const torch::Tensor l1 = diff.abs().flatten(1).mean(1);
-    // PSNR on [0, 1] images: the [-1, 1] difference halves.
-    const torch::Tensor mse = (diff * 0.5).square().flatten(1).mean(1).clamp_min(1e-10);
-    const torch::Tensor psnr = -10.0 * torch::log10(mse);
-    l1_sum += l1.sum().item<double>();
-    psnr_sum += psnr.sum().item<double>();
+    // One host transfer per batch for the three sums.
+    const torch::Tensor sums = torch::stack({(output - target).abs().flatten(1).mean(1).sum().to(torch::kFloat64),
+                                             eval::psnr_per_image(output, target).sum().to(torch::kFloat64),
+                                             eval::ssim_per_image(output, target).sum().to(torch::kFloat64)})
+                                   .cpu();
+    l1_sum += sums[0].item<double>();
+    psnr_sum += sums[1].item<double>();
+    ssim_sum += sums[2].item<double>();
     count += target.size(0);
   });
   if (count == 0) return json{{"samples", 0}};
-  return json{{"l1", l1_sum / static_cast<double>(count)},
-              {"psnr", psnr_sum / static_cast<double>(count)},
-              {"samples", count}};
+  const double n = static_cast<double>(count);
+  return json{{"l1", l1_sum / n}, {"psnr", psnr_sum / n}, {"ssim", ssim_sum / n}, {"samples", count}};
 }
 
 void register_pix2pix_task(Registry<train::Task>& registry) {

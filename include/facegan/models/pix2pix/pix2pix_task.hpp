@@ -72,8 +72,8 @@ class Pix2PixTask : public train::Task {
   train::StepOutput train_step(const data::Batch& batch, train::StepContext& ctx) override;
   /// {"input", "output", "target"}.
   train::NamedImages samples(const data::Batch& batch) override;
-  /// {"l1": mean |G(x) - y| over pixels in [-1, 1], "psnr": mean PSNR in dB on [0, 1] images,
-  /// "samples": count}.
+  /// {"l1": mean |G(x) - y| over pixels in [-1, 1], "psnr": mean PSNR in dB and "ssim": mean SSIM
+  /// on [0, 1] images (eval/metrics.hpp), "samples": count}.
   json evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) override;
 
   UNetGenerator& generator() { return generator_; }
