@@ -237,7 +237,7 @@ TEST_CASE("kill-during-save child", "[.][train_child]") {
                .sample_every(0).checkpoint_every(2).distributed("off");
   torch::manual_seed(3);
   Trainer t(o, std::make_shared<ToyTask>(), std::make_shared<ToyData>(), data::LoaderOptions(4).prefetch_threads(1));
-  testing::kill_during_next_write(3000);
+  train::testing::kill_during_next_write(3000);
   t.fit();
   FAIL("the save of step 4 should have killed this process");
 }
