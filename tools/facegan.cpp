@@ -124,19 +124,13 @@ int run_pack(const std::string& spec_text, const std::string& out, int64_t gzip)
   return 0;
 }
 
-/// The run folder's copy of the full config a run was started with: `resume` and `eval` read it.
-constexpr const char* kRunConfig = "run.json";
+/// The run folder's copy of the full config (written by the trainer): `resume` and `eval` read it.
+constexpr const char* kRunConfig = "config.json";
 
 int run_train(const std::string& config_path, const std::vector<std::string>& sets) {
   json config = facegan::load_json_file(config_path);
   facegan::apply_overrides(config, sets);
-  auto trainer = facegan::train::Trainer::from_config(config);
-  if (trainer->rank() == 0) {
-    fs::create_directories(trainer->options().out_dir());
-    facegan::train::write_file_atomic((fs::path(trainer->options().out_dir()) / kRunConfig).string(),
-                                      config.dump(2) + "\n");
-  }
-  const auto result = trainer->fit();
+  const auto result = facegan::train::Trainer::from_config(config)->fit();
   std::printf("%s at step %lld; last checkpoint %s\n", facegan::enum_to_string(result.status).c_str(),
               static_cast<long long>(result.step), result.checkpoint.empty() ? "none" : result.checkpoint.c_str());
   return result.status == facegan::train::RunStatus::kCompleted ? 0 : 130;
@@ -148,6 +142,9 @@ json run_config(const std::string& run_dir, const std::vector<std::string>& sets
     throw facegan::ConfigError(run_dir + " is not a run folder of `facegan train` (no " + kRunConfig + ")");
   }
   json config = facegan::load_json_file(path.string());
+  if (!config.contains("data")) {
+    throw facegan::ConfigError(path.string() + " holds no \"data\" section: the run was not started by `facegan train`");
+  }
   config["trainer"]["out_dir"] = run_dir;
   facegan::apply_overrides(config, sets);
   return config;

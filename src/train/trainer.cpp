@@ -133,6 +133,8 @@ void validate(const TrainerOptions& o) {
 }  // namespace
 
 struct Trainer::Impl final : public StepContext {
+  /// The config from_config() was given (null otherwise); written to out_dir/config.json.
+  json run_config;
   struct Group {
     std::string name;
     std::vector<torch::Tensor> params;
@@ -483,8 +485,11 @@ TrainResult Trainer::Impl::fit() {
     fs::create_directories(opt.out_dir());
     if (resumed) truncate_json_lines(metrics_path, step_);
     metrics = std::make_unique<JsonLinesWriter>(metrics_path);
-    write_file_atomic((fs::path(opt.out_dir()) / "config.json").string(),
-                      json{{"trainer", options_to_json(opt)}, {"task", task->to_json()}}.dump(2) + "\n");
+    // The whole config when the run was built by from_config (then `facegan resume/eval --run`
+    // need nothing else); the trainer's and the task's options otherwise.
+    const json written = run_config.is_null() ? json{{"trainer", options_to_json(opt)}, {"task", task->to_json()}}
+                                               : run_config;
+    write_file_atomic((fs::path(opt.out_dir()) / "config.json").string(), written.dump(2) + "\n");
   }
   Progress progress(*out, is_main() ? opt.progress() : ProgressMode::kNone, step_, opt.steps(), opt.log_every());
   {
@@ -689,8 +694,10 @@ std::unique_ptr<Trainer> Trainer::from_config(const json& config) {
   if (!data_cfg.contains("loader") || !data_cfg.at("loader").contains("seed")) loader.seed(options.seed());
   data::Transform transform;
   if (data_cfg.contains("transforms")) transform = data::transform_from_json(data_cfg.at("transforms"), "data.transforms");
-  return std::make_unique<Trainer>(options, std::move(task), std::move(train_data), loader, std::move(transform),
-                                   std::move(eval_data));
+  auto trainer = std::make_unique<Trainer>(options, std::move(task), std::move(train_data), loader,
+                                           std::move(transform), std::move(eval_data));
+  trainer->impl_->run_config = config;
+  return trainer;
 }
 
 TrainResult Trainer::fit() { return impl_->fit(); }

@@ -45,7 +45,7 @@ tiny=(--set trainer.out_dir="$work/run" --set trainer.log_every=1 --set trainer.
       --set data.loader.batch_size=4)
 "$facegan" train --config "$config" "${tiny[@]}" --set trainer.steps=2 > "$work/train.log"
 grep -q "completed at step 2" "$work/train.log" || fail "train: $(tail -3 "$work/train.log")"
-[ -f "$work/run/run.json" ] || fail "train wrote no run.json"
+grep -q '"data"' "$work/run/config.json" || fail "train wrote no full config.json"
 [ -n "$(ls "$work/run/samples"/*.png 2> /dev/null)" ] || fail "train wrote no sample grid"
 "$facegan" resume --run "$work/run" --set trainer.steps=4 > "$work/resume.log"
 grep -q "resumed from" "$work/resume.log" || fail "resume did not resume: $(head -3 "$work/resume.log")"
@@ -53,5 +53,5 @@ grep -q "completed at step 4" "$work/resume.log" || fail "resume: $(tail -3 "$wo
 "$facegan" eval --run "$work/run" > "$work/eval.log"
 grep -q '"step": 4' "$work/eval.log" || fail "eval: $(cat "$work/eval.log")"
 if "$facegan" resume --run "$work" 2> "$work/err4.log"; then fail "resume of a non-run folder accepted"; fi
-grep -q "run.json" "$work/err4.log" || fail "resume error: $(cat "$work/err4.log")"
+grep -q "config.json" "$work/err4.log" || fail "resume error: $(cat "$work/err4.log")"
 echo "cli test: all checks passed"

@@ -161,6 +161,7 @@ class Trainer {
   /// {"trainer": TrainerOptions, "task": {"type", ...}, "data": {"train": dataset spec,
   ///  "eval": dataset spec (optional), "loader": LoaderOptions, "transforms": transform spec}}.
   /// Seeds torch with trainer.seed before the task is created. Unknown keys are ConfigErrors.
+  /// fit() writes this config to out_dir/config.json, from which a run can be resumed.
   static std::unique_ptr<Trainer> from_config(const json& config);
 
   /// Trains up to options().steps() (resuming first as options().resume() says). Returns
