@@ -31,6 +31,44 @@ void fsync_path(const std::string& path, int flags) {
 
 }  // namespace
 
+OpenedCheckpoint open_checkpoint(const std::string& path, const torch::Device& device) {
+  if (!fs::is_regular_file(path)) throw CheckpointError("checkpoint " + path + " does not exist");
+  OpenedCheckpoint out;
+  try {
+    out.archive.load_from(path, device);
+    c10::IValue meta_value;
+    out.archive.read("meta", meta_value);
+    out.meta = json::parse(meta_value.toStringRef());
+  } catch (const std::exception& e) {
+    throw CheckpointError("cannot read checkpoint " + path + ": " + error_message(e));
+  }
+  return out;
+}
+
+json load_checkpoint_network(const std::string& path, const std::string& name, torch::nn::Module& module,
+                             bool prefer_ema) {
+  torch::Device device = torch::kCPU;
+  for (const auto& p : module.parameters()) {
+    device = p.device();
+    break;
+  }
+  OpenedCheckpoint checkpoint = open_checkpoint(path, device);
+  try {
+    torch::serialize::InputArchive emas, nets, archive;
+    bool found = prefer_ema && checkpoint.archive.try_read("ema", emas) && emas.try_read(name, archive);
+    if (!found) {
+      checkpoint.archive.read("networks", nets);
+      if (!nets.try_read(name, archive)) throw CheckpointError("checkpoint " + path + " has no network '" + name + "'");
+    }
+    module.load(archive);
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError("checkpoint " + path + ": cannot load network '" + name + "': " + error_message(e));
+  }
+  return checkpoint.meta;
+}
+
 namespace testing {
 void kill_during_next_write(int64_t after_bytes) { g_kill_after_bytes = after_bytes; }
 }  // namespace testing

@@ -392,17 +392,9 @@ struct Trainer::Impl final : public StepContext {
   }
 
   void load_checkpoint(const std::string& path) {
-    if (!fs::is_regular_file(path)) throw CheckpointError("checkpoint " + path + " does not exist");
-    torch::serialize::InputArchive root;
-    json meta;
-    try {
-      root.load_from(path, device_);
-      c10::IValue meta_value;
-      root.read("meta", meta_value);
-      meta = json::parse(meta_value.toStringRef());
-    } catch (const std::exception& e) {
-      throw CheckpointError("cannot read checkpoint " + path + ": " + error_message(e));
-    }
+    OpenedCheckpoint checkpoint = open_checkpoint(path, device_);
+    torch::serialize::InputArchive& root = checkpoint.archive;
+    json& meta = checkpoint.meta;
     auto fail = [&](const std::string& what) { throw CheckpointError("checkpoint " + path + ": " + what); };
     if (meta.value("format", 0) != kCheckpointFormat) fail("unknown format " + meta.value("format", json()).dump());
     const std::string saved_type = meta["task"].value("type", "");

@@ -3,6 +3,10 @@
 // retention of the last K. The content (networks, optimizers, EMA, RNG, loader, step) is assembled
 // by the Trainer; see docs/training.md for the layout.
 
+#include <facegan/core/config.hpp>
+
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +34,23 @@ std::optional<CheckpointFile> latest_checkpoint(const std::string& dir);
 /// over `path` and the folder synced. A crash at any point leaves either the old file or the new
 /// one, never a partial file under `path`. Creates the parent folder. CheckpointError on failure.
 void write_file_atomic(const std::string& path, const std::string& bytes);
+
+/// A checkpoint file opened for reading: its root archive and its "meta" object.
+struct OpenedCheckpoint {
+  torch::serialize::InputArchive archive;
+  json meta;
+};
+
+/// Opens a checkpoint written by the Trainer, tensors mapped to `device`. CheckpointError naming
+/// the file when it is missing, unreadable or has no meta.
+OpenedCheckpoint open_checkpoint(const std::string& path, const torch::Device& device = torch::kCPU);
+
+/// Loads network `name` of a trainer checkpoint into `module` (onto the device of its parameters),
+/// from the EMA copy when `prefer_ema` and the checkpoint has one; returns the checkpoint's meta.
+/// This is how a trained network leaves the trainer: inference APIs and later stages (DeRL's frozen
+/// generator) load through it. CheckpointError naming the file and the network.
+json load_checkpoint_network(const std::string& path, const std::string& name, torch::nn::Module& module,
+                             bool prefer_ema = true);
 
 /// Deletes all but the `keep` newest checkpoints of `dir` (keep <= 0 keeps all), and stale "*.tmp"
 /// files. Returns the paths removed.

@@ -3,6 +3,7 @@
 #include <facegan/data/readers.hpp>
 #include <facegan/models/derl/derl.hpp>
 #include <facegan/models/derl/derl_task.hpp>
+#include <facegan/train/checkpoint.hpp>
 
 #include <opencv2/imgproc.hpp>
 
@@ -60,14 +61,14 @@ DeRL DeRL::load(const std::string& checkpoint, torch::Device device, int64_t ima
   }
   UNetGenerator generator(o.generator);
   generator->to(device);
-  load_network_from_checkpoint(checkpoint, "g", *generator, o.use_ema);
+  train::load_checkpoint_network(checkpoint, "g", *generator, o.use_ema);
   ResidueClassifier classifier{nullptr};
   if (o.stage == DeRLStage::kClassify) {
     ResidueClassifierOptions c = o.classifier;
     c.num_classes(static_cast<int64_t>(o.classes.size()));
     classifier = ResidueClassifier(c.for_generator(o.generator));
     classifier->to(device);
-    load_network_from_checkpoint(checkpoint, "classifier", *classifier, o.use_ema);
+    train::load_checkpoint_network(checkpoint, "classifier", *classifier, o.use_ema);
   }
   return DeRL(generator, classifier, o.classes, device, image_size);
 }

@@ -1,6 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/eval/metrics.hpp>
 #include <facegan/models/derl/derl_task.hpp>
+#include <facegan/train/checkpoint.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -16,40 +17,6 @@ torch::Tensor batch_accuracy(const torch::Tensor& logits, const torch::Tensor& l
 }
 
 }  // namespace
-
-json load_network_from_checkpoint(const std::string& path, const std::string& name, torch::nn::Module& module,
-                                  bool prefer_ema) {
-  torch::Device device = torch::kCPU;
-  for (const auto& p : module.parameters()) {
-    device = p.device();
-    break;
-  }
-  torch::serialize::InputArchive root;
-  json meta;
-  try {
-    root.load_from(path, device);
-    c10::IValue meta_value;
-    root.read("meta", meta_value);
-    meta = json::parse(meta_value.toStringRef());
-  } catch (const std::exception& e) {
-    throw CheckpointError("cannot read checkpoint " + path + ": " + e.what());
-  }
-  try {
-    torch::serialize::InputArchive emas, nets, archive;
-    bool found = false;
-    if (prefer_ema && root.try_read("ema", emas) && emas.try_read(name, archive)) found = true;
-    if (!found) {
-      root.read("networks", nets);
-      if (!nets.try_read(name, archive)) throw CheckpointError("checkpoint " + path + " has no network '" + name + "'");
-    }
-    module.load(archive);
-  } catch (const CheckpointError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw CheckpointError("checkpoint " + path + ": cannot load network '" + name + "': " + e.what());
-  }
-  return meta;
-}
 
 DeRLTask::DeRLTask(DeRLTaskOptions options) : options_(std::move(options)) {
   const auto& o = options_;
@@ -141,7 +108,7 @@ void DeRLTask::freeze_generator() {
 
 void DeRLTask::load_generator(const std::string& checkpoint_path) {
   torch::NoGradGuard no_grad;
-  load_network_from_checkpoint(checkpoint_path, "g", *generator_, options_.use_ema);
+  train::load_checkpoint_network(checkpoint_path, "g", *generator_, options_.use_ema);
   if (options_.stage == DeRLStage::kClassify) freeze_generator();
 }
 

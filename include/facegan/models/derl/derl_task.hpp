@@ -150,11 +150,6 @@ class DeRLTask : public train::Task {
   torch::Tensor class_map_;  // expression id + 1 -> class index (ignore_index elsewhere)
 };
 
-/// Loads network `name` of a trainer checkpoint into `module` (its EMA copy when `prefer_ema` and
-/// the checkpoint has one); returns the checkpoint's meta object. CheckpointError naming the file.
-json load_network_from_checkpoint(const std::string& path, const std::string& name, torch::nn::Module& module,
-                                  bool prefer_ema = true);
-
 /// Registers "derl" in the task registry (add to the builtin task list).
 void register_derl_task(Registry<train::Task>& registry);
 
