@@ -147,4 +147,8 @@ int64_t count_parameters(const torch::nn::Module& module) {
   return n;
 }
 
+void set_requires_grad(torch::nn::Module& module, bool value) {
+  for (auto& p : module.parameters()) p.set_requires_grad(value);
+}
+
 }  // namespace facegan::models

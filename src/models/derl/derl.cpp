@@ -20,7 +20,7 @@ DeRL::DeRL(UNetGenerator generator, ResidueClassifier classifier, std::vector<in
   TORCH_CHECK(image_size_ >= 0, "DeRL: image_size must be >= 0, got ", image_size_);
   generator_->to(device_);
   generator_->eval();
-  for (auto& p : generator_->parameters()) p.set_requires_grad(false);
+  set_requires_grad(*generator_, false);
   if (!classifier_.is_empty()) {
     TORCH_CHECK(static_cast<int64_t>(classes_.size()) == classifier_->options.num_classes(), "DeRL: ",
                 classes_.size(), " class ids for a classifier of ", classifier_->options.num_classes(), " classes");

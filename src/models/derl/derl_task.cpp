@@ -102,7 +102,7 @@ json DeRLTask::to_json() const {
 }
 
 void DeRLTask::freeze_generator() {
-  for (auto& p : generator_->parameters()) p.set_requires_grad(false);
+  set_requires_grad(*generator_, false);
   generator_->eval();
 }
 

@@ -5,13 +5,6 @@
 #include <cmath>
 
 namespace facegan::models {
-namespace {
-
-void set_requires_grad(torch::nn::Module& module, bool value) {
-  for (auto& p : module.parameters()) p.set_requires_grad(value);
-}
-
-}  // namespace
 
 Pix2PixTask::Pix2PixTask(Pix2PixTaskOptions options) : options_(std::move(options)) {
   const auto& g = options_.generator;

@@ -150,6 +150,10 @@ TORCH_MODULE(ResidualBlock);
 /// Total number of scalar parameters of a module (the figure reference implementations print).
 int64_t count_parameters(const torch::nn::Module& module);
 
+/// Sets requires_grad on every parameter of `module`: freezes a discriminator during its
+/// generator's step (pix2pix, Bao et al., PairedCycleGAN) or a pretrained network for good (DeRL).
+void set_requires_grad(torch::nn::Module& module, bool value);
+
 }  // namespace facegan::models
 
 namespace facegan {
