@@ -170,6 +170,71 @@ int run_eval(const std::string& run_dir, const std::vector<std::string>& sets) {
   return 0;
 }
 
+
+cv::Mat read_image_file(const std::string& path) {
+  cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
+  if (image.empty()) throw facegan::DataError("cannot read image " + path + " (missing, or not an image OpenCV can decode)");
+  return image;
+}
+
+void write_image_file(const std::string& path, const cv::Mat& image) {
+  const auto parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  if (!cv::imwrite(path, image)) throw facegan::Error("cannot write image " + path);
+  std::printf("wrote %s\n", path.c_str());
+}
+
+/// Arguments of `facegan infer <operation>`.
+struct InferArgs {
+  std::string checkpoint;
+  std::string image;
+  std::string out;
+  std::string device = "cpu";
+  int64_t size = 0;
+};
+
+torch::Device parse_device(const std::string& text) {
+  try {
+    return torch::Device(text);
+  } catch (const std::exception&) {
+    throw facegan::ConfigError("--device: '" + text + "' is not a device (cpu, cuda, cuda:1)");
+  }
+}
+
+int run_neutralize(const InferArgs& a) {
+  const auto model = facegan::models::DeRL::load(a.checkpoint, parse_device(a.device), a.size);
+  write_image_file(a.out, model.neutralize(read_image_file(a.image)));
+  return 0;
+}
+
+int run_classify(const InferArgs& a) {
+  const auto model = facegan::models::DeRL::load(a.checkpoint, parse_device(a.device), a.size);
+  if (!model.can_classify()) {
+    throw facegan::ConfigError(a.checkpoint + " is a stage-1 (deexpression) DeRL checkpoint: it can neutralize, not "
+                               "classify; use the checkpoint of a 'classify' run");
+  }
+  const std::vector<double> p = model.classify(read_image_file(a.image));
+  const auto names = model.class_names();
+  json probabilities = json::object();
+  size_t best = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    probabilities[names[i]] = p[i];
+    if (p[i] > p[best]) best = i;
+  }
+  std::printf("%s\n", json{{"image", a.image}, {"expression", names[best]}, {"probabilities", probabilities}}.dump(2).c_str());
+  return 0;
+}
+
+int run_report(const std::string& runs, const std::string& out, const std::string& title) {
+  facegan::eval::ReportOptions options;
+  if (!title.empty()) options.title = title;
+  const std::string path = out.empty() ? (fs::path(runs) / "report.html").string() : out;
+  const auto s = facegan::eval::write_report(runs, path, options);
+  std::printf("wrote %s: %d sections, %d images, %d tables, %d plots\n", path.c_str(), s.sections, s.images, s.tables,
+              s.plots);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,6 +283,35 @@ int main(int argc, char** argv) {
   eval->add_option("--run", run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
   eval->add_option("--set", run_sets, "Config overrides, e.g. --set data.eval.num_samples=500");
 
+  InferArgs infer_args;
+  auto* infer = app.add_subcommand("infer", "Run a trained model on image files (8-bit PNG/JPEG, any size)");
+  infer->require_subcommand(1);
+  auto add_common = [&](CLI::App* op, bool writes_image) {
+    op->add_option("--checkpoint", infer_args.checkpoint, "A checkpoint of a run (runs/.../checkpoints/ckpt_*.pt)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    if (writes_image) op->add_option("--out", infer_args.out, "Output image file (.png, .jpg)")->required();
+    op->add_option("--device", infer_args.device, "cpu, cuda or cuda:N");
+    op->add_option("--size", infer_args.size,
+                   "Resize inputs to SIZE x SIZE for the network (the training size; 0 = as they are); "
+                   "outputs are resized back");
+  };
+  auto* neutralize = infer->add_subcommand("neutralize", "DeRL stage 1: the same face with a neutral expression");
+  neutralize->add_option("--image", infer_args.image, "Face image")->required()->check(CLI::ExistingFile);
+  add_common(neutralize, true);
+  auto* classify = infer->add_subcommand("classify", "DeRL stage 2: expression probabilities of a face (JSON)");
+  classify->add_option("--image", infer_args.image, "Face image")->required()->check(CLI::ExistingFile);
+  add_common(classify, false);
+
+  std::string report_runs, report_out, report_title;
+  auto* report = app.add_subcommand(
+      "report", "Write an HTML report (sample grids, loss curves, evaluation tables) of the runs under a folder");
+  report->add_option("--runs", report_runs, "Folder of runs: each sub-folder is a section (e.g. runs/demo)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  report->add_option("--out", report_out, "Output HTML file (default: RUNS/report.html)");
+  report->add_option("--title", report_title, "Page title");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -230,6 +324,9 @@ int main(int argc, char** argv) {
     if (*train) return run_train(train_config, train_sets);
     if (*resume) return run_resume(run_dir, run_sets);
     if (*eval) return run_eval(run_dir, run_sets);
+    if (*neutralize) return run_neutralize(infer_args);
+    if (*classify) return run_classify(infer_args);
+    if (*report) return run_report(report_runs, report_out, report_title);
   } catch (const std::exception& e) {
     std::cerr << "facegan: " << facegan::error_message(e) << std::endl;
     return 1;

@@ -15,6 +15,7 @@
 #include <facegan/data/synthetic_pairs.hpp>
 #include <facegan/data/transforms.hpp>
 #include <facegan/eval/metrics.hpp>
+#include <facegan/eval/report.hpp>
 #include <facegan/losses/adversarial.hpp>
 #include <facegan/losses/loss.hpp>
 #include <facegan/losses/reconstruction.hpp>

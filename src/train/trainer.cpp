@@ -278,6 +278,10 @@ struct Trainer::Impl final : public StepContext {
     std::snprintf(name, sizeof name, "step_%09lld.png", static_cast<long long>(step_));
     const std::string path = (fs::path(opt.out_dir()) / "samples" / name).string();
     data::write_image(path, data::make_grid(torch::stack(cells), static_cast<int64_t>(images.size())));
+    // The grid's column names, for reports (the PNG cannot carry them).
+    json columns = json::array();
+    for (const auto& entry : images) columns.push_back(entry.first);
+    write_file_atomic((fs::path(opt.out_dir()) / "samples" / "columns.json").string(), columns.dump() + "\n");
     return path;
   }
 
