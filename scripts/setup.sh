@@ -16,10 +16,10 @@ sudo=""
 say() { echo "setup: $*"; }
 
 # Debian packages: the toolchain and the libraries of the design card (OpenCV, nlohmann_json, fmt,
-# Catch2, HDF5 with its C++ API, CLI11) and gloo's headers, which the torch wheel lacks but c10d's
-# CPU process group needs.
+# Catch2, HDF5 with its C++ API, CLI11), gloo's headers, which the torch wheel lacks but c10d's
+# CPU process group needs, and Chromium, whose headless mode the report test looks through.
 packages=(build-essential cmake ccache git pkg-config python3 libopencv-dev nlohmann-json3-dev libfmt-dev
-          catch2 libhdf5-dev libcli11-dev libgloo-dev)
+          catch2 libhdf5-dev libcli11-dev libgloo-dev chromium)
 if ! python3 -c 'import venv, ensurepip' > /dev/null 2>&1; then
   packages+=(python3-venv)
 fi

@@ -37,6 +37,7 @@ void ResidueClassifierImpl::reset() {
               o.tap_channels().size(), " tap_channels (build the options with for_generator())");
   TORCH_CHECK(o.local_channels() > 0 && o.local_layers() >= 1 && o.hidden() > 0,
               "ResidueClassifier: local_channels, local_layers and hidden must be positive");
+  TORCH_CHECK(o.pool_size() >= 1, "ResidueClassifier: pool_size must be >= 1, got ", o.pool_size());
   TORCH_CHECK(o.dropout() >= 0.0 && o.dropout() < 1.0, "ResidueClassifier: dropout must be in [0, 1), got ", o.dropout());
   int64_t final_in = o.bottleneck_channels();
   if (o.local_heads()) {
@@ -55,7 +56,7 @@ void ResidueClassifierImpl::reset() {
         in = o.local_channels();
       }
       local_features_->push_back(convs);
-      local_hidden_->push_back(torch::nn::Linear(o.local_channels(), o.hidden()));
+      local_hidden_->push_back(torch::nn::Linear(o.local_channels() * o.pool_size() * o.pool_size(), o.hidden()));
       local_out_->push_back(torch::nn::Linear(o.hidden(), o.num_classes()));
       final_in += o.hidden();
     }
@@ -80,7 +81,8 @@ ResidueLogits ResidueClassifierImpl::forward(const UNetFeatures& features) {
       TORCH_CHECK(level < depth - 1, "ResidueClassifier: level ", level, " is not in the features (depth ", depth, ")");
       torch::Tensor tap = torch::cat({features.encoder[level], features.decoder[level]}, 1);
       torch::Tensor h = local_features_[k]->as<torch::nn::Sequential>()->forward(tap);
-      h = torch::relu(local_hidden_[k]->as<torch::nn::Linear>()->forward(h.mean({2, 3})));
+      h = torch::adaptive_avg_pool2d(h, {o.pool_size(), o.pool_size()}).flatten(1);
+      h = torch::relu(local_hidden_[k]->as<torch::nn::Linear>()->forward(h));
       out.local.push_back(local_out_[k]->as<torch::nn::Linear>()->forward(dropout_(h)));
       final_inputs.push_back(h);
     }

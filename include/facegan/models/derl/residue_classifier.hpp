@@ -22,8 +22,12 @@ struct ResidueClassifierOptions {
   TORCH_ARG(std::vector<int64_t>, levels) = {};
   /// Width of each local CNN's convolutions.
   TORCH_ARG(int64_t, local_channels) = 64;
-  /// 3x3 conv-norm-ReLU layers per local CNN (>= 1), followed by global average pooling.
+  /// 3x3 conv-norm-ReLU layers per local CNN (>= 1).
   TORCH_ARG(int64_t, local_layers) = 2;
+  /// The local CNN's map is average-pooled to pool_size x pool_size and flattened into its fully
+  /// connected layer, as the paper's FC layers read the whole map: where a pattern sits (mouth
+  /// corner, brow) is what tells expressions apart; a global average (pool_size 1) loses it.
+  TORCH_ARG(int64_t, pool_size) = 4;
   /// Size of each local CNN's hidden fully connected layer (what the final head reads).
   TORCH_ARG(int64_t, hidden) = 128;
   /// false: the final head sees the pooled last encoding layer alone (the ablation without local
@@ -48,6 +52,7 @@ struct ResidueClassifierOptions {
     v("levels", levels_);
     v("local_channels", local_channels_);
     v("local_layers", local_layers_);
+    v("pool_size", pool_size_);
     v("hidden", hidden_);
     v("local_heads", local_heads_);
     v("dropout", dropout_);
