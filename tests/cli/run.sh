@@ -39,7 +39,7 @@ grep -q "/nonexistent/f.h5" "$work/err3.log" || fail "missing file message: $(ca
 # train -> resume -> eval on a tiny pix2pix run (the shipped config, shrunk by --set).
 config=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../configs" && pwd)/pix2pix_synthetic.json
 tiny=(--set trainer.out_dir="$work/run" --set trainer.log_every=1 --set trainer.sample_every=2
-      --set trainer.checkpoint_every=2 --set trainer.eval_every=0 --set trainer.eval_max_samples=8
+      --set trainer.checkpoint_every=2 --set trainer.eval_every=2 --set trainer.eval_max_samples=8
       --set task.generator.depth=5 --set task.generator.base_channels=4 --set task.discriminator.base_channels=4
       --set data.train.size=32 --set data.train.num_samples=16 --set data.eval.size=32 --set data.eval.num_samples=8
       --set data.loader.batch_size=4)
@@ -54,4 +54,31 @@ grep -q "completed at step 4" "$work/resume.log" || fail "resume: $(tail -3 "$wo
 grep -q '"step": 4' "$work/eval.log" || fail "eval: $(cat "$work/eval.log")"
 if "$facegan" resume --run "$work" 2> "$work/err4.log"; then fail "resume of a non-run folder accepted"; fi
 grep -q "config.json" "$work/err4.log" || fail "resume error: $(cat "$work/err4.log")"
+# infer: neutralize with a stage-1 DeRL checkpoint, classify with a stage-2 one, the errors between.
+derl=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/derl_tiny.json
+"$facegan" train --config "$derl" --set trainer.out_dir="$work/derl1" > "$work/derl1.log"
+ckpt1=$(ls "$work/derl1/checkpoints"/ckpt_*.pt | tail -1)
+"$facegan" render --out "$work/face" --count 1 --set size=48 --set expression_probability=1 > /dev/null
+"$facegan" infer neutralize --checkpoint "$ckpt1" --image "$work/face/face_000000.png" --size 32 --out "$work/neutral.png" > "$work/infer1.log"
+[ -s "$work/neutral.png" ] || fail "infer neutralize wrote no image"
+if "$facegan" infer classify --checkpoint "$ckpt1" --image "$work/face/face_000000.png" 2> "$work/err5.log"; then
+  fail "classify with a stage-1 checkpoint accepted"
+fi
+grep -q "stage-1" "$work/err5.log" || fail "classify stage-1 error: $(cat "$work/err5.log")"
+"$facegan" train --config "$derl" --set trainer.out_dir="$work/derl2" --set task.stage=classify \
+  --set task.generator_checkpoint="$ckpt1" > "$work/derl2.log"
+ckpt2=$(ls "$work/derl2/checkpoints"/ckpt_*.pt | tail -1)
+"$facegan" infer classify --checkpoint "$ckpt2" --image "$work/face/face_000000.png" --size 32 > "$work/classify.json"
+grep -q '"probabilities"' "$work/classify.json" || fail "classify printed: $(cat "$work/classify.json")"
+grep -q '"happy"' "$work/classify.json" || fail "classify lacks the class names: $(cat "$work/classify.json")"
+if "$facegan" infer neutralize --checkpoint "$work/run/config.json" --image "$work/face/face_000000.png" --out "$work/x.png" 2> "$work/err6.log"; then
+  fail "a non-checkpoint accepted"
+fi
+grep -q "config.json" "$work/err6.log" || fail "bad checkpoint message: $(cat "$work/err6.log")"
+
+# report: the runs above on one page.
+"$facegan" report --runs "$work" --out "$work/report.html" > "$work/report.log"
+grep -q "sections" "$work/report.log" || fail "report: $(cat "$work/report.log")"
+grep -q "<table>" "$work/report.html" || fail "report has no table"
+grep -q "data:image/png;base64" "$work/report.html" || fail "report has no image"
 echo "cli test: all checks passed"
