@@ -3,6 +3,7 @@
 #include <facegan/train/checkpoint.hpp>
 #include <facegan/train/distributed.hpp>
 #include <facegan/train/ema.hpp>
+#include <facegan/train/optim.hpp>
 #include <facegan/train/trainer.hpp>
 
 #include <ATen/Context.h>
@@ -634,11 +635,15 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<Task> task, std::shared
     group.name = g.name;
     group.params = g.parameters;
     group.adam = g.adam;
-    group.optimizer = std::make_unique<torch::optim::Adam>(
-        g.parameters, torch::optim::AdamOptions(g.adam.lr)
+    const auto adam = torch::optim::AdamOptions(g.adam.lr)
                           .betas({g.adam.beta1, g.adam.beta2})
                           .eps(g.adam.eps)
-                          .weight_decay(g.adam.weight_decay));
+                          .weight_decay(g.adam.weight_decay);
+    if (d.opt.fused_adam()) {
+      group.optimizer = std::make_unique<FusedAdam>(g.parameters, adam);
+    } else {
+      group.optimizer = std::make_unique<torch::optim::Adam>(g.parameters, adam);
+    }
     group.lr = g.adam.lr;
     d.groups.push_back(std::move(group));
   }
