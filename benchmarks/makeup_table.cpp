@@ -40,7 +40,7 @@ namespace {
 
 struct Args {
   int64_t steps = 500, train_samples = 600, eval_samples = 64, size = 64, batch = 4, threads = 1, base = 16;
-  double lr = 2e-4;
+  double lr = 2e-4, hist = 0.0, adv = 1.0;
   std::string only = "model,no_ds,no_style,no_region";
   bool warp_speed = false;
 };
@@ -61,6 +61,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::stoll(next());
     else if (k == "--base") a.base = std::stoll(next());
     else if (k == "--lr") a.lr = std::stod(next());
+    else if (k == "--hist") a.hist = std::stod(next());
+    else if (k == "--adv") a.adv = std::stod(next());
     else if (k == "--only") a.only = next();
     else if (k == "--warp-speed") a.warp_speed = true;
     else throw ConfigError("makeup_table: unknown flag " + k);
@@ -80,7 +82,8 @@ struct Scores {
   std::map<std::string, std::pair<double, int64_t>> sums;
   void add(const std::map<std::string, torch::Tensor>& s) {
     for (const auto& [k, v] : s) {
-      const torch::Tensor ok = torch::isfinite(v);
+      // NaN: empty mask (no such pixels); +inf: identical pixels (kept: the mean is then inf).
+      const torch::Tensor ok = ~torch::isnan(v);
       sums[k].first += v.masked_select(ok).sum().item<double>();
       sums[k].second += ok.sum().item<int64_t>();
     }
@@ -114,12 +117,16 @@ models::MakeupTaskOptions options_for(const std::string& variant, const Args& a)
   const int64_t depth = a.size >= 64 ? 6 : 5;
   o.generator.global.depth(depth).base_channels(a.base);
   o.generator.region.depth(5).base_channels(a.base);
-  o.generator.crop_size = 32;
+  o.generator.crop_size = a.size >= 64 ? 32 : 16;
+  if (a.size < 64) o.generator.region.depth(4);
   o.remover.depth(depth).base_channels(a.base);
   o.discriminator.base_channels(a.base * 2);
   o.style_discriminator.base_channels(a.base * 2);
   o.optimizer_g.lr = a.lr;
   o.optimizer_d.lr = a.lr;
+  o.histogram = json{{"type", "l1"}, {"weight", a.hist}};
+  o.adversarial = json{{"type", "lsgan"}, {"weight", a.adv}};
+  o.style_adversarial = json{{"type", "lsgan"}, {"weight", a.adv}};
   if (variant == "no_ds") o.use_style_discriminator = false;
   else if (variant == "no_style") o.use_style_loss = false;
   else if (variant == "no_region") o.generator.per_region = false;

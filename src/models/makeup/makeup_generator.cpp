@@ -151,6 +151,18 @@ torch::Tensor MakeupGeneratorImpl::deltas(const torch::Tensor& x, const torch::T
   return torch::stack(out, 1);
 }
 
+void zero_unet_output(UNetGenerator& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->named_parameters()) {
+    if (p.key().rfind("up.0.", 0) == 0) p.value().zero_();
+  }
+}
+
+void MakeupGeneratorImpl::zero_outputs() {
+  if (!global_.is_empty()) zero_unet_output(global_);
+  for (auto& r : region_) zero_unet_output(r);
+}
+
 torch::Tensor MakeupGeneratorImpl::forward(const torch::Tensor& x, const torch::Tensor& warped, const torch::Tensor& areas,
                                            const torch::Tensor& landmarks) {
   return (x + deltas(x, warped, areas, landmarks).sum(1)).clamp(-1, 1);

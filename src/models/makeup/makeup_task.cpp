@@ -25,6 +25,7 @@ torch::Tensor face_pixels(const torch::Tensor& regions) {
 
 MakeupTask::MakeupTask(MakeupTaskOptions options) : options_(std::move(options)) {
   if (!(options_.d_loss_factor > 0)) throw ConfigError("makeup.d_loss_factor: must be > 0");
+  area_indices(options_.histogram_regions, "makeup.histogram_regions");
   options_.remover.in_channels(3).out_channels(3).cond_channels(data::kNumFaceAreas);
   options_.discriminator.in_channels(3);
   options_.style_discriminator.in_channels(6);
@@ -41,6 +42,10 @@ MakeupTask::MakeupTask(MakeupTaskOptions options) : options_(std::move(options))
   d_s_ = PatchDiscriminator(options_.style_discriminator);
   for (torch::nn::Module* m : std::initializer_list<torch::nn::Module*>{generator_.get(), remover_.get(), d_x_.get(), d_y_.get(), d_s_.get()}) {
     init_weights(*m, options_.init, options_.init_gain);
+  }
+  if (options_.generator.zero_init) {
+    generator_->zero_outputs();
+    zero_unet_output(remover_);
   }
 }
 
@@ -99,7 +104,7 @@ std::map<std::string, torch::Tensor> MakeupTask::g_terms(const data::Batch& batc
     const torch::Tensor& xa = batch.at("source_areas");
     const torch::Tensor& ya = batch.at("reference_areas");
     torch::Tensor h;
-    for (int64_t a : area_indices(options_.generator.regions, "makeup.generator.regions")) {
+    for (int64_t a : area_indices(options_.histogram_regions, "makeup.histogram_regions")) {
       const torch::Tensor m = xa.narrow(1, a, 1).to(x.dtype());
       const torch::Tensor target = losses::histogram_matched(fw.transfer, m, y, ya.narrow(1, a, 1));
       const torch::Tensor term = (*histogram_)(fw.transfer * m, target * m);

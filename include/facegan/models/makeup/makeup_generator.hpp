@@ -52,6 +52,10 @@ struct MakeupGeneratorOptions {
   bool use_global = true;
   /// Deltas are delta_scale * tanh(.), so that an output can reach any value in [-1, 1] from any x.
   double delta_scale = 2.0;
+  /// Zero the output layer of every delta path (G's and F's) after weight init, so that G and F
+  /// start as the identity (the "return x" baseline) and training moves them only where it helps.
+  /// Not in the paper: on a short schedule random initial deltas cost more than they teach.
+  bool zero_init = true;
 
   template <class V>
   void visit(V& v) {
@@ -63,6 +67,7 @@ struct MakeupGeneratorOptions {
     v("per_region", per_region);
     v("use_global", use_global);
     v("delta_scale", delta_scale);
+    v("zero_init", zero_init);
   }
 };
 
@@ -83,6 +88,8 @@ class MakeupGeneratorImpl : public torch::nn::Cloneable<MakeupGeneratorImpl> {
   /// G(x, y) = clamp(x + sum of the areas' deltas, -1, 1): [N, 3, H, W].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& warped, const torch::Tensor& areas,
                         const torch::Tensor& landmarks);
+  /// Zeroes the output layer of every path (see MakeupGeneratorOptions::zero_init).
+  void zero_outputs();
   MakeupGeneratorOptions options;
 
  private:
@@ -91,6 +98,10 @@ class MakeupGeneratorImpl : public torch::nn::Cloneable<MakeupGeneratorImpl> {
   std::vector<UNetGenerator> region_;  // indexed like areas_ (empty when per_region is off)
 };
 TORCH_MODULE(MakeupGenerator);
+
+/// Zeroes the parameters of a U-Net's outermost decoder block ("up.0"): with a tanh output the
+/// network then returns exactly 0 until trained.
+void zero_unet_output(UNetGenerator& net);
 
 /// x + intensity * (sum of the chosen areas' deltas), clamped to [-1, 1]. deltas: MakeupGenerator::
 /// deltas' [N, 3, 3, H, W]; chosen: area indices; intensity in [0, 1] (0 returns x exactly).

@@ -42,6 +42,9 @@ struct MakeupTaskOptions {
   json style = json{{"type", "l1"}, {"weight", 10.0}};
   /// Extension, not in the paper: histogram matching inside each area; weight 0 = off.
   json histogram = json{{"type", "l1"}, {"weight", 0.0}};
+  /// The areas the histogram extension matches (skin is left out by default: matching the whole
+  /// skin area to the reference's would repaint the source's complexion, not its makeup).
+  std::vector<std::string> histogram_regions{"eyes", "lips"};
   /// Ablation switches: D_S (and its loss) off; the style loss off (its F(y) -> G pass is skipped).
   bool use_style_discriminator = true;
   bool use_style_loss = true;
@@ -64,6 +67,7 @@ struct MakeupTaskOptions {
     v("identity", identity);
     v("style", style);
     v("histogram", histogram);
+    v("histogram_regions", histogram_regions);
     v("use_style_discriminator", use_style_discriminator);
     v("use_style_loss", use_style_loss);
     v("d_loss_factor", d_loss_factor);
