@@ -115,7 +115,7 @@ void MakeupGeneratorImpl::reset() {
                       std::to_string(int64_t{1} << options.region.depth()));
   }
   region_.clear();
-  if (options.use_global) global_ = register_module("global", UNetGenerator(options.global));
+  if (options.use_global) global_ = register_module("global_path", UNetGenerator(options.global));
   if (options.per_region) {
     for (int64_t a : areas_) {
       region_.push_back(register_module(std::string("region_") + data::kFaceAreaNames[static_cast<size_t>(a)], UNetGenerator(options.region)));

@@ -74,7 +74,7 @@ struct MakeupGeneratorOptions {
 /// Area indices (data::FaceArea) of config names; ConfigError naming `where` and the bad name.
 std::vector<int64_t> area_indices(const std::vector<std::string>& names, const std::string& where);
 
-/// The transfer generator G(x, y). Children: "global" (UNetGenerator, when use_global) and
+/// The transfer generator G(x, y). Children: "global_path" (UNetGenerator, when use_global; not "global", a Python keyword the TorchScript archive cannot hold) and
 /// "region_<name>" per configured area (UNetGenerator, when per_region).
 class MakeupGeneratorImpl : public torch::nn::Cloneable<MakeupGeneratorImpl> {
  public:
