@@ -1,5 +1,7 @@
 #include "builtin_datasets.hpp"
 
+#include <facegan/data/makeup_pairs.hpp>
+
 namespace facegan::data {
 
 void register_builtin_datasets(Registry<Dataset>& registry) {
@@ -7,6 +9,7 @@ void register_builtin_datasets(Registry<Dataset>& registry) {
   register_synthetic_pair_datasets(registry);
   register_file_datasets(registry);
   register_hdf5_datasets(registry);
+  register_makeup_datasets(registry);
 }
 
 }  // namespace facegan::data

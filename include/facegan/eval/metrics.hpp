@@ -51,4 +51,30 @@ struct FoldSplit {
 /// Splits sample indices by their fold (from identity_folds) into train and test of `fold`.
 FoldSplit fold_split(const std::vector<int64_t>& folds, int64_t fold);
 
+
+// ---------------------------------------------------------------------------------------------
+// Colour: CIE Lab, colour difference, masked fidelity, Reinhard colour transfer.
+
+/// sRGB images in [-1, 1] -> CIE L*a*b* (D65 white, the sRGB transfer curve undone first), the
+/// conversion cv::cvtColor(COLOR_RGB2Lab) applies to float images in [0, 1]: L in [0, 100], a and b
+/// roughly in [-128, 127]. images: [N, 3, H, W] or [3, H, W] (any float dtype) -> float32 of that
+/// shape; differentiable.
+torch::Tensor rgb_to_lab(const torch::Tensor& images);
+/// Inverse of rgb_to_lab: Lab [N, 3, H, W] or [3, H, W] -> sRGB in [-1, 1] (clamped), float32.
+torch::Tensor lab_to_rgb(const torch::Tensor& lab);
+/// Mean CIE76 colour difference Delta E*ab = ||Lab(a) - Lab(b)||_2 per pixel, averaged over the
+/// pixels where `mask` is non-zero. a, b: [N, 3, H, W] in [-1, 1]; mask: [N, H, W] or
+/// [N, 1, H, W] (any dtype) -> float64 [N]; NaN for an image whose mask is empty.
+torch::Tensor delta_e_per_image(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& mask);
+/// psnr_per_image restricted to the pixels where `mask` is non-zero (MSE over those pixels and the 3
+/// channels, on the [0, 1] range). a, b: [N, C, H, W] in [-1, 1]; mask [N, H, W] or [N, 1, H, W]
+/// -> float64 [N]; NaN where the mask is empty, +inf where the masked pixels are equal.
+torch::Tensor masked_psnr_per_image(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& mask);
+/// Reinhard et al. 2001 colour transfer inside a region, in CIE Lab (not the paper's l-alpha-beta):
+/// the source's pixels in `source_mask` get the per-channel mean and standard deviation of the
+/// reference's pixels in `reference_mask`; other pixels are returned unchanged. source, reference:
+/// [3, H, W] in [-1, 1]; masks [H, W] (non-zero = inside). An empty mask returns the source.
+torch::Tensor reinhard_transfer(const torch::Tensor& source, const torch::Tensor& reference,
+                                const torch::Tensor& source_mask, const torch::Tensor& reference_mask);
+
 }  // namespace facegan::eval
