@@ -12,6 +12,7 @@
 //   OMP_NUM_THREADS=1 build/benchmarks/open_set_table [--config configs/open_set_synthetic.json]
 //       [--steps 600] [--samples 2000] [--eval 300] [--batch 16] [--identity-steps 600]
 //       [--probe-steps 800] [--threads 1] [--out runs/open_set_table] [--variants model,no_gc,no_gd,no_kl]
+//       [--skip N]   (the deviation: A's NxN activation also feeds G; 0 = the paper's vector bottleneck)
 //
 // The identity classifier (warm start) and the probes are cached in --out (keyed by their settings).
 
@@ -22,6 +23,7 @@
 #include <facegan/eval/metrics.hpp>
 #include <facegan/models/open_set/open_set.hpp>
 #include <facegan/models/open_set/open_set_task.hpp>
+#include <facegan/train/checkpoint.hpp>
 #include <facegan/train/trainer.hpp>
 
 #include <chrono>
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
   try {
     std::string config_path = "configs/open_set_synthetic.json", out = "runs/open_set_table";
     std::string variants_arg = "model,no_gc,no_gd,no_kl";
+    int64_t skip = 0;
     int64_t steps = 600, samples = 2000, eval_n = 300, batch = 16, identity_steps = 600, probe_steps = 800,
             threads = 1;
     for (int i = 1; i < argc; ++i) {
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
       else if (a == "--threads") threads = std::stoll(next());
       else if (a == "--out") out = next();
       else if (a == "--variants") variants_arg = next();
+      else if (a == "--skip") skip = std::stoll(next());
       else throw ConfigError("unknown flag " + a);
     }
     at::set_num_threads(static_cast<int>(threads));
@@ -143,7 +147,7 @@ int main(int argc, char** argv) {
       attr_probe = std::make_unique<eval::AttributeProbe>(
           eval::AttributeProbe::load(attr_probe_path, eval::AttributeProbe::default_network(size)));
     } else {
-      const eval::ProbeSet probe_set = eval::render_probe_set(renderer, 3000, data::Split::kTrain, 1u << 20);
+      const eval::ProbeSet probe_set = eval::render_probe_set(renderer, 2000, data::Split::kTrain, 1u << 20);
       id_probe = std::make_unique<eval::IdentityProbe>(
           eval::IdentityProbe::train(probe_set, eval::IdentityProbe::default_network(num_train_ids), po));
       attr_probe = std::make_unique<eval::AttributeProbe>(
@@ -205,6 +209,8 @@ int main(int argc, char** argv) {
     for (const std::string& v : variants) {
       json task_spec = stage.at("task");
       task_spec["identity_checkpoint"] = id_ckpt;
+      // --skip N: every variant uses the documented deviation (A's NxN map also feeds G).
+      if (skip > 0) task_spec["attribute_skip_size"] = skip;
       std::string name = "model (all losses)";
       if (v == "no_gc") task_spec["classifier_matching"]["weight"] = 0.0, name = "no L_GC";
       else if (v == "no_gd") task_spec["discriminator_matching"]["weight"] = 0.0, name = "no L_GD";

@@ -45,7 +45,15 @@ class SyntheticIdentityPairsDataset : public Dataset {
     FaceFactors attribute = renderer_.sample_factors(2 * index + 1, options_.split());
     // Unlabeled pairs are drawn without knowing who is who: the renderer's independent draw (which
     // may hit the same person by chance, like two random unlabeled images).
-    if (same && labeled) attribute.identity = source.identity;
+    if (same && labeled) {
+      attribute.identity = source.identity;
+    } else if (labeled && attribute.identity == source.identity) {
+      // A labelled "different" pair must show two people: the next identity of the split.
+      const int64_t lo = options_.split() == Split::kHeldOut ? renderer_.num_train_identities() : 0;
+      const int64_t hi = options_.split() == Split::kTrain ? renderer_.num_train_identities()
+                                                           : renderer_.options().num_identities();
+      if (hi - lo > 1) attribute.identity = lo + (attribute.identity - lo + 1) % (hi - lo);
+    }
     FaceFactors target = attribute;
     target.identity = source.identity;
     const bool is_same = attribute.identity == source.identity;

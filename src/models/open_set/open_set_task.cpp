@@ -25,6 +25,16 @@ torch::Tensor attribute_skip(const ConvDecoderOptions& generator, const Variatio
   TORCH_CHECK(false, "attribute_skip: A has no activation of side ", generator.skip_size());
 }
 
+IdentityOutput OpenSetTask::identity_fixed(const torch::Tensor& x) {
+  // Batch norm in eval mode: G and L_GC see f_I and C's activations exactly as inference computes
+  // them, and generated faces never leak into I's running statistics.
+  const bool was_training = identity_->is_training();
+  identity_->eval();
+  IdentityOutput out = identity_->forward(x);
+  if (was_training) identity_->train();
+  return out;
+}
+
 OpenSetTask::OpenSetTask(OpenSetTaskOptions options) : options_(std::move(options)) {
   auto& o = options_;
   const int64_t levels = log2_exact(o.image_size);
@@ -123,7 +133,7 @@ torch::Tensor OpenSetTask::mix(const torch::Tensor& source, const torch::Tensor&
   TORCH_CHECK(source.dim() == 4 && attribute.dim() == 4 && source.size(0) == attribute.size(0),
               "OpenSetTask::mix: expected two [N, 3, H, W] batches, got ", source.sizes(), " and ", attribute.sizes());
   // f_I is not trained by G's losses (Bao et al.: I learns from L_I only).
-  const torch::Tensor f = identity_->forward(source).embedding.detach();
+  const torch::Tensor f = identity_fixed(source).embedding.detach();
   VariationalOutput a = attribute_->forward(attribute);
   torch::Tensor out = generator_->forward(torch::cat({f, a.z}, 1), attribute_skip(generator_->options, a));
   if (kl_out) *kl_out = std::move(a);
@@ -154,7 +164,7 @@ OpenSetLosses OpenSetTask::generator_losses(const data::Batch& batch) {
   IdentityOutput source;
   {
     torch::NoGradGuard no_grad;
-    source = identity_->forward(xs);
+    source = identity_fixed(xs);
   }
   VariationalOutput a = attribute_->forward(batch.at("attribute"));
   const torch::Tensor fake =
@@ -187,7 +197,7 @@ OpenSetLosses OpenSetTask::losses_for(const data::Batch& batch, const torch::Ten
     }
   }
   if (gc_->weight() > 0) {
-    l.classifier_matching = (*gc_)(classifier_features(identity_->forward(fake)), source_features);
+    l.classifier_matching = (*gc_)(classifier_features(identity_fixed(fake)), source_features);
   }
   return l;
 }
@@ -196,27 +206,22 @@ train::StepOutput OpenSetTask::train_step(const data::Batch& batch, train::StepC
   train::StepOutput out;
   const torch::Tensor& xs = batch.at("source");
   const torch::Tensor& xa = batch.at("attribute");
-  const int64_t n = xs.size(0);
-  // 1. I/C on L_I (both images of each pair are labelled or -1). The same forward pass gives
-  //    f_I(x_s) and C's activations of x_s (detached: G's losses never train I).
-  IdentityOutput source;
+  // 1. I/C on L_I (both images of each pair are labelled or -1).
   if (options_.train_identity) {
     torch::Tensor loss_i;
-    IdentityOutput both;
     {
       auto amp = ctx.autocast();
-      both = identity_->forward(torch::cat({xs, xa}, 0));
-      const torch::Tensor y = torch::cat({batch.at("source_identity"), batch.at("attribute_identity")}, 0).view({-1});
-      loss_i = (*identity_loss_)(both.logits, y);
+      loss_i = identity_loss(batch);
     }
-    source.embedding = both.embedding.slice(0, 0, n).detach();
-    for (const auto& f : both.features) source.features.push_back(f.slice(0, 0, n).detach());
     ctx.step("identity", loss_i);
     out.losses["identity"] = loss_i.detach();
-  } else {
+  }
+  // f_I(x_s) and C's activations of x_s, from the updated I in eval mode (G's losses never train I).
+  IdentityOutput source;
+  {
     auto amp = ctx.autocast();
     torch::NoGradGuard no_grad;
-    source = identity_->forward(xs);
+    source = identity_fixed(xs);
   }
 
   // 2. One pass of A and G (pix2pix's order: its x' serves the D step detached, then the G step).

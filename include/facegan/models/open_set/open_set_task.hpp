@@ -176,6 +176,8 @@ class OpenSetTask : public train::Task {
   void load_identity(const std::string& checkpoint, const std::string& network = "identity");
 
  private:
+  /// I's forward pass with batch norm in eval mode (restoring the mode after).
+  IdentityOutput identity_fixed(const torch::Tensor& x);
   /// The per-pair L_GR weights: 1 for same-person pairs, different_weight otherwise.
   torch::Tensor pair_weights(const data::Batch& batch) const;
   std::vector<torch::Tensor> classifier_features(const IdentityOutput& out) const;
