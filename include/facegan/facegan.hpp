@@ -9,6 +9,7 @@
 #include <facegan/data/dataset.hpp>
 #include <facegan/data/face_areas.hpp>
 #include <facegan/data/hdf5.hpp>
+#include <facegan/data/identity_pairs.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/loader.hpp>
 #include <facegan/data/makeup_pairs.hpp>
@@ -17,6 +18,7 @@
 #include <facegan/data/synthetic_pairs.hpp>
 #include <facegan/data/transforms.hpp>
 #include <facegan/data/warp.hpp>
+#include <facegan/eval/identity_probe.hpp>
 #include <facegan/eval/metrics.hpp>
 #include <facegan/eval/report.hpp>
 #include <facegan/losses/adversarial.hpp>
@@ -24,6 +26,7 @@
 #include <facegan/losses/loss.hpp>
 #include <facegan/losses/reconstruction.hpp>
 #include <facegan/losses/regularizers.hpp>
+#include <facegan/models/blocks/decoder.hpp>
 #include <facegan/models/blocks/encoders.hpp>
 #include <facegan/models/blocks/init.hpp>
 #include <facegan/models/blocks/layers.hpp>
@@ -36,11 +39,14 @@
 #include <facegan/models/makeup/makeup.hpp>
 #include <facegan/models/makeup/makeup_generator.hpp>
 #include <facegan/models/makeup/makeup_task.hpp>
+#include <facegan/models/open_set/open_set.hpp>
+#include <facegan/models/open_set/open_set_task.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/amp.hpp>
 #include <facegan/train/checkpoint.hpp>
 #include <facegan/train/distributed.hpp>
 #include <facegan/train/ema.hpp>
+#include <facegan/train/optim.hpp>
 #include <facegan/train/progress.hpp>
 #include <facegan/train/schedule.hpp>
 #include <facegan/train/task.hpp>

@@ -1,6 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/models/derl/derl_task.hpp>
 #include <facegan/models/makeup/makeup_task.hpp>
+#include <facegan/models/open_set/open_set_task.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/task.hpp>
 
@@ -14,6 +15,7 @@ void register_builtin_tasks(Registry<Task>& registry) {
   models::register_pix2pix_task(registry);
   models::register_derl_task(registry);
   models::register_makeup_task(registry);
+  models::register_open_set_tasks(registry);
 }
 
 std::string prefix(const std::string& where) { return where.empty() ? std::string() : where + ": "; }

@@ -34,8 +34,17 @@ void ConvEncoderImpl::reset() {
 }
 
 torch::Tensor ConvEncoderImpl::forward(const torch::Tensor& x) {
+  std::vector<torch::Tensor> features;
+  return forward_features(x, features);
+}
+
+torch::Tensor ConvEncoderImpl::forward_features(const torch::Tensor& x, std::vector<torch::Tensor>& features) {
+  features.clear();
   torch::Tensor h = x;
-  for (const auto& stage : *stages_) h = stage->as<ConvBlock>()->forward(h);
+  for (const auto& stage : *stages_) {
+    h = stage->as<ConvBlock>()->forward(h);
+    features.push_back(h);
+  }
   h = h.mean({2, 3});
   return head_ ? head_->forward(h) : h;
 }
@@ -57,9 +66,10 @@ void VariationalEncoderImpl::reset() {
 }
 
 VariationalOutput VariationalEncoderImpl::forward(const torch::Tensor& x) {
-  torch::Tensor h = trunk_->forward(x);
+  std::vector<torch::Tensor> features;
+  torch::Tensor h = trunk_->forward_features(x, features);
   if (options.trunk().out_dim() > 0) h = torch::leaky_relu(h, 0.2);
-  VariationalOutput out{mu_->forward(h), logvar_->forward(h), {}};
+  VariationalOutput out{mu_->forward(h), logvar_->forward(h), {}, std::move(features)};
   out.z = is_training() ? out.mu + torch::exp(0.5 * out.logvar) * torch::randn_like(out.mu) : out.mu;
   return out;
 }

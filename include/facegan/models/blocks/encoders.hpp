@@ -2,6 +2,8 @@
 
 #include <facegan/models/blocks/layers.hpp>
 
+#include <vector>
+
 namespace facegan::models {
 
 /// Options of ConvEncoder: a stack of stride-2 4x4 convolutions, global average pooling and a
@@ -40,6 +42,9 @@ class ConvEncoderImpl : public torch::nn::Cloneable<ConvEncoderImpl> {
   void reset() override;
   /// x: [N, in_channels, H, W] with H, W >= 2^num_layers -> [N, out_dim] (or [N, feature_channels]).
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward() that also returns each stage's activation, shallow to deep: stage i is
+  /// [N, channels_i, H / 2^(i+1), W / 2^(i+1)] (Bao et al.'s attribute skip reads one of them).
+  torch::Tensor forward_features(const torch::Tensor& x, std::vector<torch::Tensor>& features);
   /// Output size of forward().
   int64_t out_dim() const;
 
@@ -72,6 +77,8 @@ struct VariationalOutput {
   torch::Tensor logvar;
   /// z = mu + sigma * eps, eps ~ N(0, I) in training mode (reparameterisation trick); z = mu in eval.
   torch::Tensor z;
+  /// The trunk's stage activations (ConvEncoder::forward_features), shallow to deep.
+  std::vector<torch::Tensor> features;
 };
 
 /// Image to a Gaussian posterior q(z | x) and a sample of it (Bao et al.'s attribute encoder A).
