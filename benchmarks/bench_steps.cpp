@@ -11,6 +11,11 @@
 //   bench_steps --task pix2pix --size 256 --infer --runs 20 --threads 1
 //       -> {"latency_ms" (median), "latency_ms_min", ...}: one image through the task's inference
 //          network (eval mode, c10::InferenceMode).
+//   bench_steps --task pix2pix --size 64 --optimizer --runs 10 --threads 1
+//       -> {"adam_ms", "fused_adam_ms", ...}: the optimizer step alone (every group of the task, random
+//          gradients): torch::optim::Adam as the trainer builds it, and at::_fused_adam_ (the kernel
+//          behind Python's Adam(fused=True), one pass per parameter) for comparison. A diagnostic for
+//          the split of a step's time.
 //   bench_steps --list   the tasks of the table, one per line.
 //
 // Adding a task = one entry in bench_tasks() here and one builder in bench_steps.py's BUILDERS.
@@ -58,6 +63,12 @@ double cpu_s() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size();
+  return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
 }
 
 /// U-Net depth whose bottleneck is 1x1 at `size` pixels (pix2pix's unet_256 at 256: depth 8).
@@ -140,7 +151,7 @@ struct BenchDone {};
 struct Args {
   std::string task;
   int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
-  bool infer = false, list = false;
+  bool infer = false, optimizer = false, list = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -167,6 +178,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--threads") a.threads = integer();
     else if (flag == "--runs") a.runs = integer();
     else if (flag == "--infer") a.infer = true;
+    else if (flag == "--optimizer") a.optimizer = true;
     else if (flag == "--list") a.list = true;
     else throw ConfigError("unknown flag '" + flag + "' (see the top of benchmarks/bench_steps.cpp)");
   }
@@ -264,11 +276,6 @@ json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
       TORCH_CHECK(y.defined() && y.size(0) == 1, "inference returned ", y.sizes());
     }
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t m = v.size();
-    return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-  };
   const double peak = peak_rss_mib();
   return json{{"language", "cpp"},
               {"mode", "infer"},
@@ -276,13 +283,72 @@ json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
               {"size", a.size},
               {"runs", a.runs},
               {"threads", at::get_num_threads()},
-              {"latency_ms", median(ms)},
+              {"latency_ms", median_of(ms)},
               {"latency_ms_min", *std::min_element(ms.begin(), ms.end())},
-              {"cpu_latency_ms", median(cpu_ms)},
+              {"cpu_latency_ms", median_of(cpu_ms)},
               {"peak_rss_mib", peak},
               {"baseline_rss_mib", baseline_mib},
               {"peak_rss_delta_mib", peak - baseline_mib},
               {"parameters", parameters}};
+}
+
+json measure_optimizer(const BenchTask& bt, const Args& a) {
+  at::set_num_threads(static_cast<int>(a.threads));
+  torch::manual_seed(0);
+  std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
+  std::vector<train::OptimizerGroup> groups = task->optimizer_groups();
+  std::vector<torch::Tensor> params;
+  int64_t parameters = 0;
+  for (auto& g : groups) {
+    for (auto& p : g.parameters) {
+      p.mutable_grad() = torch::randn_like(p) * 1e-3;
+      params.push_back(p);
+      parameters += p.numel();
+    }
+  }
+  // As the trainer builds them: one torch::optim::Adam per group.
+  std::vector<std::unique_ptr<torch::optim::Adam>> adams;
+  for (auto& g : groups) {
+    adams.push_back(std::make_unique<torch::optim::Adam>(
+        g.parameters, torch::optim::AdamOptions(g.adam.lr)
+                          .betas({g.adam.beta1, g.adam.beta2})
+                          .eps(g.adam.eps)
+                          .weight_decay(g.adam.weight_decay)));
+  }
+  std::vector<double> adam_ms, fused_ms;
+  torch::NoGradGuard no_grad;
+  for (int64_t i = 0; i < a.runs + 1; ++i) {
+    const double c0 = cpu_s();
+    for (auto& adam : adams) adam->step();
+    if (i > 0) adam_ms.push_back((cpu_s() - c0) * 1e3);  // the first step allocates the state
+  }
+  // The fused kernel on the same parameters (its own state; the first call is a warm-up).
+  std::vector<torch::Tensor> grads, exp_avgs, exp_avg_sqs, steps;
+  for (auto& p : params) {
+    grads.push_back(p.grad());
+    exp_avgs.push_back(torch::zeros_like(p));
+    exp_avg_sqs.push_back(torch::zeros_like(p));
+    steps.push_back(torch::zeros({}, torch::kFloat));
+  }
+  size_t k = 0;
+  for (int64_t i = 0; i < a.runs + 1; ++i) {
+    const double c0 = cpu_s();
+    k = 0;
+    for (auto& g : groups) {
+      const size_t n = g.parameters.size();
+      auto slice = [&](std::vector<torch::Tensor>& v) { return std::vector<torch::Tensor>(v.begin() + k, v.begin() + k + n); };
+      std::vector<torch::Tensor> ps = slice(params), gs = slice(grads), m1 = slice(exp_avgs), m2 = slice(exp_avg_sqs),
+                                 st = slice(steps);
+      for (auto& s : st) s.add_(1);  // Python's fused path increments the steps before the kernel
+      at::_fused_adam_(ps, gs, m1, m2, {}, st, g.adam.lr, g.adam.beta1, g.adam.beta2, g.adam.weight_decay, g.adam.eps,
+                       false, false);
+      k += n;
+    }
+    if (i > 0) fused_ms.push_back((cpu_s() - c0) * 1e3);
+  }
+  return json{{"language", "cpp"},     {"mode", "optimizer"},        {"task", bt.name},
+              {"size", a.size},         {"runs", a.runs},             {"threads", at::get_num_threads()},
+              {"parameters", parameters}, {"adam_ms", median_of(adam_ms)}, {"fused_adam_ms", median_of(fused_ms)}};
 }
 
 }  // namespace
@@ -299,7 +365,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     const BenchTask& bt = find_task(tasks, a.task);
-    const json result = a.infer ? measure_infer(bt, a, baseline_mib) : measure_train(bt, a, baseline_mib);
+    const json result = a.optimizer ? measure_optimizer(bt, a)
+                        : a.infer   ? measure_infer(bt, a, baseline_mib)
+                                    : measure_train(bt, a, baseline_mib);
     std::cout << result.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {

@@ -9,6 +9,8 @@ the peak resident set size (resource.getrusage ru_maxrss) belongs to it.
 
     python bench_steps.py --task pix2pix --size 64 --batch 1 --steps 20 --warmup 3 --threads 1
     python bench_steps.py --task pix2pix --size 256 --infer --runs 20 --threads 1
+    python bench_steps.py --task pix2pix --size 64 --optimizer --runs 10 --threads 1   (Adam step alone,
+        default / foreach / fused implementations; a diagnostic)
 
 Adding a task = one builder in BUILDERS here and one entry in bench_tasks() of bench_steps.cpp.
 """
@@ -288,6 +290,33 @@ def measure_infer(args):
             "parameters": parameters}
 
 
+def measure_optimizer(args):
+    """CPU ms of one optimizer step over every optimizer of the task (random gradients), for
+    torch.optim.Adam's default on CPU (the for-loop implementation), foreach=True and fused=True."""
+    torch.manual_seed(0)
+    task = BUILDERS[args.task](args.size)
+    optimizers = [v for v in vars(task).values() if isinstance(v, torch.optim.Optimizer)]
+    groups = [(o.param_groups[0]["params"], o.defaults) for o in optimizers]
+    parameters = sum(p.numel() for ps, _ in groups for p in ps)
+    result = {"language": "python", "mode": "optimizer", "task": args.task, "size": args.size, "runs": args.runs,
+              "threads": torch.get_num_threads(), "parameters": parameters}
+    for name, kwargs in (("adam_ms", {}), ("foreach_adam_ms", {"foreach": True}), ("fused_adam_ms", {"fused": True})):
+        opts = []
+        for ps, d in groups:
+            for p in ps:
+                p.grad = torch.randn_like(p) * 1e-3
+            opts.append(torch.optim.Adam(ps, lr=d["lr"], betas=d["betas"], eps=d["eps"], **kwargs))
+        ms = []
+        for i in range(args.runs + 1):
+            c0 = time.process_time()
+            for o in opts:
+                o.step()
+            if i > 0:  # the first step allocates the state
+                ms.append((time.process_time() - c0) * 1e3)
+        result[name] = statistics.median(ms)
+    return result
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=sorted(BUILDERS))
@@ -298,6 +327,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--infer", action="store_true")
+    p.add_argument("--optimizer", action="store_true")
     p.add_argument("--list", action="store_true")
     args = p.parse_args()
     if args.list:
@@ -306,7 +336,11 @@ def main():
     if args.task is None:
         p.error("--task is required")
     torch.set_num_threads(args.threads)
-    print(json.dumps(measure_infer(args) if args.infer else measure_train(args)), flush=True)
+    if args.optimizer:
+        result = measure_optimizer(args)
+    else:
+        result = measure_infer(args) if args.infer else measure_train(args)
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
