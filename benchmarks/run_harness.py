@@ -102,7 +102,16 @@ def main():
                     help="override the tables' arguments, e.g. '--folds 2 --steps1 20 --steps2 20 --samples 120'")
     ap.add_argument("--skip-io", action="store_true", help="skip bench_renderer / bench_loader")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="folder of harness.json / harness.md")
+    ap.add_argument("--from-json", default=None, help="only rewrite harness.md from an existing harness.json")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            report = json.load(f)
+        md = markdown(report)
+        with open(os.path.join(args.out, "harness.md"), "w") as f:
+            f.write(md)
+        print(md)
+        return
 
     cpp = os.path.join(args.build, "benchmarks", "bench_steps")
     py = [args.python, os.path.join(HERE, "python", "bench_steps.py")]
@@ -295,6 +304,15 @@ def run_tables(build, env, table_args):
     return results
 
 
+def ratio_range(row, key, invert=False):
+    """Smallest and largest ratio over every (C++ process, Python process) pair: the run-to-run noise."""
+    c = [r[key] for r in row["runs"]["cpp"]]
+    p = [r[key] for r in row["runs"]["python"]]
+    if invert:
+        return min(p) / max(c), max(p) / min(c)
+    return min(c) / max(p), max(c) / min(p)
+
+
 def fmt(x, digits=3):
     return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
 
@@ -314,7 +332,8 @@ def markdown(r):
         "Speed is judged on steps per CPU second of the measuring process (both sides run one intra-op "
         "thread and load data on the calling thread, so CPU time is the step's own cost; the wall clock on "
         "this shared machine also counts other jobs' time slices). Wall-clock figures and their verdict "
-        "are given beside it.",
+        "are given beside it. In brackets: the smallest and largest ratio over all pairs of a C++ and a Python "
+        "process (run-to-run noise).",
         "",
         "| task | px | batch | params (C++ = Py) | C++ steps/CPU-s | Py steps/CPU-s | C++/Py (CPU) | target | speed | "
         "C++ steps/s wall | Py steps/s wall | C++/Py (wall) | wall | C++ peak MiB (Δ) | Py peak MiB (Δ) | memory (Δ) |",
@@ -325,7 +344,8 @@ def markdown(r):
         lines.append(
             f"| {row['task']} | {row['size']} | {row['batch']} | {c['parameters']:,}"
             f"{'' if row['parameters_equal'] else ' ≠ ' + format(p['parameters'], ',')} | "
-            f"{c['steps_per_cpu_s']:.3g} | {p['steps_per_cpu_s']:.3g} | {row['speed_ratio']:.3f} | "
+            f"{c['steps_per_cpu_s']:.3g} | {p['steps_per_cpu_s']:.3g} | {row['speed_ratio']:.3f} "
+            f"({ratio_range(row, 'steps_per_cpu_s')[0]:.2f}–{ratio_range(row, 'steps_per_cpu_s')[1]:.2f}) | "
             f"≥ {row['speed_target']:.2f} | {'PASS' if row['speed_pass'] else 'MISS'} | "
             f"{c['steps_per_s']:.3g} | {p['steps_per_s']:.3g} | {row['speed_ratio_wall']:.3f} | "
             f"{'PASS' if row['speed_pass_wall'] else 'MISS'} | {c['peak_rss_mib']:.0f} ({c['peak_rss_delta_mib']:.0f}) | "
@@ -343,7 +363,8 @@ def markdown(r):
             lines.append(f"| {row['task']} | {row['size']} | {row['cpp']['parameters']:,}"
                          f"{'' if row['parameters_equal'] else ' ≠ ' + format(row['python']['parameters'], ',')} | "
                          f"{row['cpp']['cpu_latency_ms']:.1f} | {row['python']['cpu_latency_ms']:.1f} | "
-                         f"{row['speed_ratio']:.3f} | {'PASS' if row['speed_pass'] else 'MISS'} | "
+                         f"{row['speed_ratio']:.3f} ({ratio_range(row, 'cpu_latency_ms', True)[0]:.2f}–"
+                         f"{ratio_range(row, 'cpu_latency_ms', True)[1]:.2f}) | {'PASS' if row['speed_pass'] else 'MISS'} | "
                          f"{row['cpp']['latency_ms']:.1f} | {row['python']['latency_ms']:.1f} | "
                          f"{row['speed_ratio_wall']:.3f} | {'PASS' if row['speed_pass_wall'] else 'MISS'} |")
         lines += ["", "Medians over runs within a process, then the median over processes; target: C++ no slower "
