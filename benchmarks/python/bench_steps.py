@@ -232,12 +232,23 @@ BUILDERS = {
 }
 
 
+def no_inplace(task):
+    """Diagnostic (--no-inplace): every ReLU / LeakyReLU out of place, as facegan's C++ ConvBlock
+    applies them, to measure what pix2pix's inplace activations are worth on the Python side."""
+    for net in task.networks:
+        for m in net.modules():
+            if isinstance(m, (nn.ReLU, nn.LeakyReLU)):
+                m.inplace = False
+
+
 def measure_train(args):
     n = max(8, 4 * args.batch)
     loader = torch.utils.data.DataLoader(random_pairs(args.size, n), batch_size=args.batch, shuffle=True,
                                          drop_last=True, num_workers=0)
     torch.manual_seed(0)
     task = BUILDERS[args.task](args.size)
+    if args.no_inplace:
+        no_inplace(task)
     parameters = count(*task.networks)
     for net in task.networks:
         net.train()  # as the C++ trainer does; a task keeps its frozen networks in eval() itself
@@ -268,6 +279,8 @@ def measure_train(args):
 def measure_infer(args):
     torch.manual_seed(0)
     task = BUILDERS[args.task](args.size)
+    if args.no_inplace:
+        no_inplace(task)
     parameters = count(*task.networks)
     for net in task.networks:
         net.eval()
@@ -328,6 +341,7 @@ def main():
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--infer", action="store_true")
     p.add_argument("--optimizer", action="store_true")
+    p.add_argument("--no-inplace", action="store_true", help="diagnostic: activations out of place")
     p.add_argument("--list", action="store_true")
     args = p.parse_args()
     if args.list:
