@@ -16,6 +16,11 @@
 //          gradients): torch::optim::Adam as the trainer builds it, and at::_fused_adam_ (the kernel
 //          behind Python's Adam(fused=True), one pass per parameter) for comparison. A diagnostic for
 //          the split of a step's time.
+//   bench_steps --task pix2pix --size 64 --fused-adam [--steps ...]   (diagnostic, not the library path)
+//       -> the train measurement with a minimal loop instead of train::Trainer (the same Task::train_step,
+//          the same loader, one host read per step) whose StepContext steps each group with
+//          at::_fused_adam_; --manual-loop runs the same loop with torch::optim::Adam, to separate the
+//          trainer's own cost from the optimizer's.
 //   bench_steps --list   the tasks of the table, one per line.
 //
 // Adding a task = one entry in bench_tasks() here and one builder in bench_steps.py's BUILDERS.
@@ -151,7 +156,7 @@ struct BenchDone {};
 struct Args {
   std::string task;
   int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
-  bool infer = false, optimizer = false, list = false;
+  bool infer = false, optimizer = false, list = false, fused_adam = false, manual_loop = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -179,6 +184,8 @@ Args parse(int argc, char** argv) {
     else if (flag == "--runs") a.runs = integer();
     else if (flag == "--infer") a.infer = true;
     else if (flag == "--optimizer") a.optimizer = true;
+    else if (flag == "--fused-adam") a.fused_adam = a.manual_loop = true;
+    else if (flag == "--manual-loop") a.manual_loop = true;
     else if (flag == "--list") a.list = true;
     else throw ConfigError("unknown flag '" + flag + "' (see the top of benchmarks/bench_steps.cpp)");
   }
@@ -187,6 +194,98 @@ Args parse(int argc, char** argv) {
     throw ConfigError("--batch, --steps, --threads and --runs must be >= 1, --warmup >= 0");
   }
   return a;
+}
+
+/// The diagnostic loop's StepContext: zero grads, backward, Adam (torch::optim::Adam or the fused
+/// kernel on per-parameter state). No AMP, no all-reduce, no clipping: what the trainer does with
+/// one process and those options off.
+class ManualContext : public train::StepContext {
+ public:
+  ManualContext(const std::vector<train::OptimizerGroup>& groups, bool fused) : fused_(fused) {
+    for (const auto& g : groups) {
+      Group group{g.name, g.parameters, g.adam, nullptr, {}, {}, {}};
+      if (fused_) {
+        for (const auto& p : g.parameters) {
+          group.exp_avg.push_back(torch::zeros_like(p));
+          group.exp_avg_sq.push_back(torch::zeros_like(p));
+          group.steps.push_back(torch::zeros({}, torch::kFloat));
+        }
+      } else {
+        group.adam_opt = std::make_unique<torch::optim::Adam>(
+            g.parameters, torch::optim::AdamOptions(g.adam.lr).betas({g.adam.beta1, g.adam.beta2}).eps(g.adam.eps));
+      }
+      groups_.push_back(std::move(group));
+    }
+  }
+  void step(const std::string& name, const torch::Tensor& loss, bool retain_graph) override {
+    Group* g = nullptr;
+    for (auto& x : groups_) {
+      if (x.name == name) g = &x;
+    }
+    TORCH_CHECK(g, "no optimizer group ", name);
+    for (auto& p : g->params) p.mutable_grad().reset();
+    loss.reshape({}).backward({}, retain_graph);
+    if (!fused_) {
+      g->adam_opt->step();
+      return;
+    }
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> ps, gs, m1, m2, st;
+    for (size_t i = 0; i < g->params.size(); ++i) {
+      if (!g->params[i].grad().defined()) continue;
+      ps.push_back(g->params[i]);
+      gs.push_back(g->params[i].grad());
+      m1.push_back(g->exp_avg[i]);
+      m2.push_back(g->exp_avg_sq[i]);
+      st.push_back(g->steps[i]);
+    }
+    for (auto& t : st) t.add_(1);
+    at::_fused_adam_(ps, gs, m1, m2, {}, st, g->adam.lr, g->adam.beta1, g->adam.beta2, g->adam.weight_decay,
+                     g->adam.eps, false, false);
+  }
+  train::AutocastGuard autocast() const override { return train::AutocastGuard(train::AmpMode::kNone, torch::kCPU); }
+  int64_t global_step() const override { return step_; }
+  torch::Device device() const override { return torch::kCPU; }
+  int64_t step_ = 0;
+
+ private:
+  struct Group {
+    std::string name;
+    std::vector<torch::Tensor> params;
+    train::AdamSettings adam;
+    std::unique_ptr<torch::optim::Adam> adam_opt;
+    std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;
+  };
+  bool fused_;
+  std::vector<Group> groups_;
+};
+
+/// The diagnostic loop (--manual-loop / --fused-adam): loader, train_step, one host read per step.
+/// Returns {wall seconds, CPU seconds} of the timed steps.
+std::pair<double, double> manual_loop(train::Task& task, std::shared_ptr<data::Dataset> dataset, const Args& a) {
+  for (auto& [name, net] : task.networks()) net->train();
+  ManualContext ctx(task.optimizer_groups(), a.fused_adam);
+  torch::manual_seed(0);
+  data::Loader loader(dataset, data::LoaderOptions(a.batch).seed(0).prefetch_threads(0));
+  int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  double t0 = now_s(), c0 = cpu_s();
+  for (int64_t step = 0; step < a.warmup + a.steps; ++step) {
+    if (step == a.warmup) t0 = now_s(), c0 = cpu_s();
+    auto batch = loader.next();
+    if (!batch) {
+      loader.start_epoch(++epoch);
+      batch = loader.next();
+    }
+    train::StepOutput out = task.train_step(*batch, ctx);
+    ++ctx.step_;
+    std::vector<torch::Tensor> values;
+    for (const auto& [k, v] : out.losses) values.push_back(v.detach().to(torch::kFloat).reshape({}));
+    for (const auto& [k, v] : out.metrics) values.push_back(v.detach().to(torch::kFloat).reshape({}));
+    const torch::Tensor host = torch::stack(values).to(torch::kCPU);
+    TORCH_CHECK(std::isfinite(host[0].item<float>()), "non-finite loss at step ", step);
+  }
+  return {now_s() - t0, cpu_s() - c0};
 }
 
 json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
@@ -204,6 +303,27 @@ json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
   std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
   const int64_t parameters = total_parameters(*task);
 
+  if (a.manual_loop) {
+    const auto [wall, cpu] = manual_loop(*task, dataset, a);
+    const double peak = peak_rss_mib();
+    const double steps_per_s = static_cast<double>(a.steps) / wall, steps_per_cpu_s = static_cast<double>(a.steps) / cpu;
+    return json{{"language", "cpp"},
+                {"mode", a.fused_adam ? "train_manual_fused_adam" : "train_manual"},
+                {"task", bt.name},
+                {"size", a.size},
+                {"batch", a.batch},
+                {"steps", a.steps},
+                {"warmup", a.warmup},
+                {"threads", at::get_num_threads()},
+                {"steps_per_s", steps_per_s},
+                {"images_per_s", steps_per_s * static_cast<double>(a.batch)},
+                {"steps_per_cpu_s", steps_per_cpu_s},
+                {"images_per_cpu_s", steps_per_cpu_s * static_cast<double>(a.batch)},
+                {"peak_rss_mib", peak},
+                {"baseline_rss_mib", baseline_mib},
+                {"peak_rss_delta_mib", peak - baseline_mib},
+                {"parameters", parameters}};
+  }
   const fs::path out = fs::temp_directory_path() / ("facegan_bench_steps_" + std::to_string(::getpid()));
   train::TrainerOptions options;
   options.steps(a.warmup + a.steps)
