@@ -1,0 +1,497 @@
+// The C++ side of the C++ vs Python benchmark harness (benchmarks/run_harness.py; the Python side is
+// benchmarks/python/bench_steps.py with the same flags and the same JSON keys). One measurement per
+// process, so that the peak resident set size (getrusage ru_maxrss) belongs to that measurement.
+//
+//   bench_steps --task pix2pix --size 64 --batch 1 --steps 20 --warmup 3 --threads 1
+//       -> {"steps_per_s", "images_per_s", "peak_rss_mib", "baseline_rss_mib", "peak_rss_delta_mib",
+//           "parameters", ...}: train steps through the real library path (train::create_task,
+//           train::Trainer on an in-memory data set, loader on the calling thread, no checkpoints,
+//           samples, evaluation or logs), timed from the end of the warm-up steps to the end of the
+//           last step by the trainer's on_step callback.
+//   bench_steps --task pix2pix --size 256 --infer --runs 20 --threads 1
+//       -> {"latency_ms" (median), "latency_ms_min", ...}: one image through the task's inference
+//          network (eval mode, c10::InferenceMode).
+//   bench_steps --task pix2pix --size 64 --optimizer --runs 10 --threads 1
+//       -> {"adam_ms", "fused_adam_ms", ...}: the optimizer step alone (every group of the task, random
+//          gradients): torch::optim::Adam as the trainer builds it, and at::_fused_adam_ (the kernel
+//          behind Python's Adam(fused=True), one pass per parameter) for comparison. A diagnostic for
+//          the split of a step's time.
+//   bench_steps --task pix2pix --size 64 --fused-adam [--steps ...]   (diagnostic, not the library path)
+//       -> the train measurement with a minimal loop instead of train::Trainer (the same Task::train_step,
+//          the same loader, one host read per step) whose StepContext steps each group with
+//          at::_fused_adam_; --manual-loop runs the same loop with torch::optim::Adam, to separate the
+//          trainer's own cost from the optimizer's.
+//   bench_steps --list   the tasks of the table, one per line.
+//
+// Adding a task = one entry in bench_tasks() here and one builder in bench_steps.py's BUILDERS.
+
+#include <facegan/facegan.hpp>
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/torch.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+using namespace facegan;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Peak resident set size of this process so far, MiB (Linux reports ru_maxrss in KiB).
+double peak_rss_mib() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+/// CPU time of this process (all threads), seconds: on a machine shared with other jobs the wall
+/// clock also counts the time the scheduler gives to them; with one intra-op thread and the loader on
+/// the calling thread, CPU time is the step's own cost (Python's time.process_time() is the same clock).
+double cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size();
+  return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+}
+
+/// U-Net depth whose bottleneck is 1x1 at `size` pixels (pix2pix's unet_256 at 256: depth 8).
+int64_t unet_depth(int64_t size) {
+  int64_t depth = 0;
+  while ((int64_t{1} << (depth + 1)) <= size) ++depth;
+  if ((int64_t{1} << depth) != size) throw ConfigError("--size: must be a power of two, got " + std::to_string(size));
+  return depth;
+}
+
+/// The pix2pix configuration (Isola et al. 2017): U-Net with batch norm and dropout 0.5, 70x70
+/// PatchGAN, vanilla GAN + 100 * L1, Adam 2e-4 / beta1 0.5.
+json pix2pix_generator(int64_t size) {
+  return json{{"depth", unet_depth(size)}, {"base_channels", 64}, {"dropout", 0.5}, {"norm", "batch"}};
+}
+
+/// One row of the task table.
+struct BenchTask {
+  /// Harness name (also the key of bench_steps.py's BUILDERS).
+  std::string name;
+  /// The task spec for train::create_task at a given image size.
+  std::function<json(int64_t size)> spec;
+  /// The data set spec (data::create_dataset) giving the keys the task reads, `n` samples of `size`.
+  std::function<json(int64_t size, int64_t n)> data;
+  /// Single-image inference: the task's generator or classifier on x [1, 3, S, S].
+  std::function<torch::Tensor(train::Task& task, const torch::Tensor& x)> infer;
+};
+
+json synthetic_pairs(int64_t size, int64_t n) {
+  return json{{"type", "synthetic_pairs"}, {"pairing", "neutralize"}, {"size", size}, {"num_samples", n}, {"seed", 0}};
+}
+
+std::vector<BenchTask> bench_tasks() {
+  return {
+      {"pix2pix",
+       [](int64_t s) { return json{{"type", "pix2pix"}, {"generator", pix2pix_generator(s)}}; },
+       synthetic_pairs,
+       [](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::Pix2PixTask&>(t).generator()->forward(x); }},
+      {"derl_deexpression",
+       [](int64_t s) {
+         return json{{"type", "derl"}, {"stage", "deexpression"}, {"generator", pix2pix_generator(s)}, {"theta", 100.0}};
+       },
+       synthetic_pairs,
+       [](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).generator()->forward(x); }},
+      {"derl_classify",
+       [](int64_t s) {
+         // configs/derl_synthetic.json's stage 2 (the generator frozen at its random initialisation:
+         // the speed does not depend on its weights).
+         return json{{"type", "derl"},
+                     {"stage", "classify"},
+                     {"generator", pix2pix_generator(s)},
+                     {"classes", {1, 2, 3, 4, 5, 6}},
+                     {"classifier", {{"local_channels", 64}, {"local_layers", 2}, {"hidden", 128}, {"dropout", 0.3}}},
+                     {"optimizer_c", {{"lr", 0.001}, {"beta1", 0.9}}}};
+       },
+       synthetic_pairs,
+       [](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).classify_logits(x); }},
+  };
+}
+
+const BenchTask& find_task(const std::vector<BenchTask>& tasks, const std::string& name) {
+  for (const auto& t : tasks) {
+    if (t.name == name) return t;
+  }
+  std::string known;
+  for (const auto& t : tasks) known += (known.empty() ? "" : ", ") + t.name;
+  throw ConfigError("--task: unknown task '" + name + "'; known: " + known);
+}
+
+int64_t total_parameters(train::Task& task) {
+  int64_t n = 0;
+  for (const auto& [name, net] : task.networks()) n += models::count_parameters(*net);
+  return n;
+}
+
+/// Thrown by the step callback after the last timed step: fit() would otherwise write its final
+/// checkpoint (hundreds of MB at 256 px), which is neither a train step nor in the Python loop.
+struct BenchDone {};
+
+struct Args {
+  std::string task;
+  int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
+  bool infer = false, optimizer = false, list = false, fused_adam = false, manual_loop = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw ConfigError(flag + ": missing value");
+      return argv[++i];
+    };
+    auto integer = [&]() -> int64_t {
+      const std::string v = value();
+      try {
+        return std::stoll(v);
+      } catch (const std::exception&) {
+        throw ConfigError(flag + ": expected an integer, got '" + v + "'");
+      }
+    };
+    if (flag == "--task") a.task = value();
+    else if (flag == "--size") a.size = integer();
+    else if (flag == "--batch") a.batch = integer();
+    else if (flag == "--steps") a.steps = integer();
+    else if (flag == "--warmup") a.warmup = integer();
+    else if (flag == "--threads") a.threads = integer();
+    else if (flag == "--runs") a.runs = integer();
+    else if (flag == "--infer") a.infer = true;
+    else if (flag == "--optimizer") a.optimizer = true;
+    else if (flag == "--fused-adam") a.fused_adam = a.manual_loop = true;
+    else if (flag == "--manual-loop") a.manual_loop = true;
+    else if (flag == "--list") a.list = true;
+    else throw ConfigError("unknown flag '" + flag + "' (see the top of benchmarks/bench_steps.cpp)");
+  }
+  if (!a.list && a.task.empty()) throw ConfigError("--task: required");
+  if (a.batch < 1 || a.steps < 1 || a.warmup < 0 || a.threads < 1 || a.runs < 1) {
+    throw ConfigError("--batch, --steps, --threads and --runs must be >= 1, --warmup >= 0");
+  }
+  return a;
+}
+
+/// The diagnostic loop's StepContext: zero grads, backward, Adam (torch::optim::Adam or the fused
+/// kernel on per-parameter state). No AMP, no all-reduce, no clipping: what the trainer does with
+/// one process and those options off.
+class ManualContext : public train::StepContext {
+ public:
+  ManualContext(const std::vector<train::OptimizerGroup>& groups, bool fused) : fused_(fused) {
+    for (const auto& g : groups) {
+      Group group{g.name, g.parameters, g.adam, nullptr, {}, {}, {}};
+      if (fused_) {
+        for (const auto& p : g.parameters) {
+          group.exp_avg.push_back(torch::zeros_like(p));
+          group.exp_avg_sq.push_back(torch::zeros_like(p));
+          group.steps.push_back(torch::zeros({}, torch::kFloat));
+        }
+      } else {
+        group.adam_opt = std::make_unique<torch::optim::Adam>(
+            g.parameters, torch::optim::AdamOptions(g.adam.lr).betas({g.adam.beta1, g.adam.beta2}).eps(g.adam.eps));
+      }
+      groups_.push_back(std::move(group));
+    }
+  }
+  void step(const std::string& name, const torch::Tensor& loss, bool retain_graph) override {
+    Group* g = nullptr;
+    for (auto& x : groups_) {
+      if (x.name == name) g = &x;
+    }
+    TORCH_CHECK(g, "no optimizer group ", name);
+    for (auto& p : g->params) p.mutable_grad().reset();
+    loss.reshape({}).backward({}, retain_graph);
+    if (!fused_) {
+      g->adam_opt->step();
+      return;
+    }
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> ps, gs, m1, m2, st;
+    for (size_t i = 0; i < g->params.size(); ++i) {
+      if (!g->params[i].grad().defined()) continue;
+      ps.push_back(g->params[i]);
+      gs.push_back(g->params[i].grad());
+      m1.push_back(g->exp_avg[i]);
+      m2.push_back(g->exp_avg_sq[i]);
+      st.push_back(g->steps[i]);
+    }
+    for (auto& t : st) t.add_(1);
+    at::_fused_adam_(ps, gs, m1, m2, {}, st, g->adam.lr, g->adam.beta1, g->adam.beta2, g->adam.weight_decay,
+                     g->adam.eps, false, false);
+  }
+  train::AutocastGuard autocast() const override { return train::AutocastGuard(train::AmpMode::kNone, torch::kCPU); }
+  int64_t global_step() const override { return step_; }
+  torch::Device device() const override { return torch::kCPU; }
+  int64_t step_ = 0;
+
+ private:
+  struct Group {
+    std::string name;
+    std::vector<torch::Tensor> params;
+    train::AdamSettings adam;
+    std::unique_ptr<torch::optim::Adam> adam_opt;
+    std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;
+  };
+  bool fused_;
+  std::vector<Group> groups_;
+};
+
+/// The diagnostic loop (--manual-loop / --fused-adam): loader, train_step, one host read per step.
+/// Returns {wall seconds, CPU seconds} of the timed steps.
+std::pair<double, double> manual_loop(train::Task& task, std::shared_ptr<data::Dataset> dataset, const Args& a) {
+  for (auto& [name, net] : task.networks()) net->train();
+  ManualContext ctx(task.optimizer_groups(), a.fused_adam);
+  torch::manual_seed(0);
+  data::Loader loader(dataset, data::LoaderOptions(a.batch).seed(0).prefetch_threads(0));
+  int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  double t0 = now_s(), c0 = cpu_s();
+  for (int64_t step = 0; step < a.warmup + a.steps; ++step) {
+    if (step == a.warmup) t0 = now_s(), c0 = cpu_s();
+    auto batch = loader.next();
+    if (!batch) {
+      loader.start_epoch(++epoch);
+      batch = loader.next();
+    }
+    train::StepOutput out = task.train_step(*batch, ctx);
+    ++ctx.step_;
+    std::vector<torch::Tensor> values;
+    for (const auto& [k, v] : out.losses) values.push_back(v.detach().to(torch::kFloat).reshape({}));
+    for (const auto& [k, v] : out.metrics) values.push_back(v.detach().to(torch::kFloat).reshape({}));
+    const torch::Tensor host = torch::stack(values).to(torch::kCPU);
+    TORCH_CHECK(std::isfinite(host[0].item<float>()), "non-finite loss at step ", step);
+  }
+  return {now_s() - t0, cpu_s() - c0};
+}
+
+json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
+  // As many samples as a few batches: the data set is rendered once, before the clock starts, and
+  // the loader then only collates on the calling thread (as the Python loop's DataLoader does).
+  const int64_t n = std::max<int64_t>(8, 4 * a.batch);
+  auto rendered = data::create_dataset(bt.data(a.size, n), "bench data");
+  std::vector<data::Sample> samples;
+  for (size_t i = 0; i < rendered->size(); ++i) samples.push_back(rendered->get(i));
+  rendered.reset();
+  auto dataset = std::make_shared<data::InMemoryDataset>(std::move(samples));
+
+  at::set_num_threads(static_cast<int>(a.threads));
+  torch::manual_seed(0);
+  std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
+  const int64_t parameters = total_parameters(*task);
+
+  if (a.manual_loop) {
+    const auto [wall, cpu] = manual_loop(*task, dataset, a);
+    const double peak = peak_rss_mib();
+    const double steps_per_s = static_cast<double>(a.steps) / wall, steps_per_cpu_s = static_cast<double>(a.steps) / cpu;
+    return json{{"language", "cpp"},
+                {"mode", a.fused_adam ? "train_manual_fused_adam" : "train_manual"},
+                {"task", bt.name},
+                {"size", a.size},
+                {"batch", a.batch},
+                {"steps", a.steps},
+                {"warmup", a.warmup},
+                {"threads", at::get_num_threads()},
+                {"steps_per_s", steps_per_s},
+                {"images_per_s", steps_per_s * static_cast<double>(a.batch)},
+                {"steps_per_cpu_s", steps_per_cpu_s},
+                {"images_per_cpu_s", steps_per_cpu_s * static_cast<double>(a.batch)},
+                {"peak_rss_mib", peak},
+                {"baseline_rss_mib", baseline_mib},
+                {"peak_rss_delta_mib", peak - baseline_mib},
+                {"parameters", parameters}};
+  }
+  const fs::path out = fs::temp_directory_path() / ("facegan_bench_steps_" + std::to_string(::getpid()));
+  train::TrainerOptions options;
+  options.steps(a.warmup + a.steps)
+      .device("cpu")
+      .threads(a.threads)
+      .log_every(1000000000)
+      .sample_every(0)
+      .checkpoint_every(0)
+      .eval_every(0)
+      .out_dir(out.string())
+      .resume("none")
+      .progress(train::ProgressMode::kNone)
+      .distributed("off");
+  train::Trainer trainer(options, task, dataset, data::LoaderOptions(a.batch).seed(0).prefetch_threads(0));
+  std::ostream null_stream(nullptr);
+  trainer.set_progress_stream(null_stream);
+
+  double t_start = now_s(), t_end = 0.0, c_start = cpu_s(), c_end = 0.0, peak = 0.0;
+  trainer.on_step([&](int64_t step, const train::StepValues&) {
+    if (step == a.warmup) t_start = now_s(), c_start = cpu_s();
+    if (step == a.warmup + a.steps) {
+      t_end = now_s();
+      c_end = cpu_s();
+      peak = peak_rss_mib();
+      throw BenchDone{};
+    }
+  });
+  try {
+    trainer.fit();
+  } catch (const BenchDone&) {
+  }
+  std::error_code ec;
+  fs::remove_all(out, ec);
+  const double steps_per_s = static_cast<double>(a.steps) / (t_end - t_start);
+  const double steps_per_cpu_s = static_cast<double>(a.steps) / (c_end - c_start);
+  return json{{"language", "cpp"},
+              {"mode", "train"},
+              {"task", bt.name},
+              {"size", a.size},
+              {"batch", a.batch},
+              {"steps", a.steps},
+              {"warmup", a.warmup},
+              {"threads", at::get_num_threads()},
+              {"steps_per_s", steps_per_s},
+              {"images_per_s", steps_per_s * static_cast<double>(a.batch)},
+              {"steps_per_cpu_s", steps_per_cpu_s},
+              {"images_per_cpu_s", steps_per_cpu_s * static_cast<double>(a.batch)},
+              {"peak_rss_mib", peak},
+              {"baseline_rss_mib", baseline_mib},
+              {"peak_rss_delta_mib", peak - baseline_mib},
+              {"parameters", parameters}};
+}
+
+json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
+  at::set_num_threads(static_cast<int>(a.threads));
+  torch::manual_seed(0);
+  std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
+  const int64_t parameters = total_parameters(*task);
+  for (auto& [name, net] : task->networks()) net->eval();
+  const torch::Tensor x = torch::rand({1, 3, a.size, a.size}) * 2 - 1;
+  std::vector<double> ms, cpu_ms;
+  {
+    c10::InferenceMode guard;
+    for (int64_t i = 0; i < std::max<int64_t>(a.warmup, 1); ++i) bt.infer(*task, x);
+    for (int64_t i = 0; i < a.runs; ++i) {
+      const double t0 = now_s(), c0 = cpu_s();
+      const torch::Tensor y = bt.infer(*task, x);
+      ms.push_back((now_s() - t0) * 1e3);
+      cpu_ms.push_back((cpu_s() - c0) * 1e3);
+      TORCH_CHECK(y.defined() && y.size(0) == 1, "inference returned ", y.sizes());
+    }
+  }
+  const double peak = peak_rss_mib();
+  return json{{"language", "cpp"},
+              {"mode", "infer"},
+              {"task", bt.name},
+              {"size", a.size},
+              {"runs", a.runs},
+              {"threads", at::get_num_threads()},
+              {"latency_ms", median_of(ms)},
+              {"latency_ms_min", *std::min_element(ms.begin(), ms.end())},
+              {"cpu_latency_ms", median_of(cpu_ms)},
+              {"peak_rss_mib", peak},
+              {"baseline_rss_mib", baseline_mib},
+              {"peak_rss_delta_mib", peak - baseline_mib},
+              {"parameters", parameters}};
+}
+
+json measure_optimizer(const BenchTask& bt, const Args& a) {
+  at::set_num_threads(static_cast<int>(a.threads));
+  torch::manual_seed(0);
+  std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
+  std::vector<train::OptimizerGroup> groups = task->optimizer_groups();
+  std::vector<torch::Tensor> params;
+  int64_t parameters = 0;
+  for (auto& g : groups) {
+    for (auto& p : g.parameters) {
+      p.mutable_grad() = torch::randn_like(p) * 1e-3;
+      params.push_back(p);
+      parameters += p.numel();
+    }
+  }
+  // As the trainer builds them: one torch::optim::Adam per group.
+  std::vector<std::unique_ptr<torch::optim::Adam>> adams;
+  for (auto& g : groups) {
+    adams.push_back(std::make_unique<torch::optim::Adam>(
+        g.parameters, torch::optim::AdamOptions(g.adam.lr)
+                          .betas({g.adam.beta1, g.adam.beta2})
+                          .eps(g.adam.eps)
+                          .weight_decay(g.adam.weight_decay)));
+  }
+  std::vector<double> adam_ms, fused_ms;
+  torch::NoGradGuard no_grad;
+  for (int64_t i = 0; i < a.runs + 1; ++i) {
+    const double c0 = cpu_s();
+    for (auto& adam : adams) adam->step();
+    if (i > 0) adam_ms.push_back((cpu_s() - c0) * 1e3);  // the first step allocates the state
+  }
+  // The fused kernel on the same parameters (its own state; the first call is a warm-up).
+  std::vector<torch::Tensor> grads, exp_avgs, exp_avg_sqs, steps;
+  for (auto& p : params) {
+    grads.push_back(p.grad());
+    exp_avgs.push_back(torch::zeros_like(p));
+    exp_avg_sqs.push_back(torch::zeros_like(p));
+    steps.push_back(torch::zeros({}, torch::kFloat));
+  }
+  size_t k = 0;
+  for (int64_t i = 0; i < a.runs + 1; ++i) {
+    const double c0 = cpu_s();
+    k = 0;
+    for (auto& g : groups) {
+      const size_t n = g.parameters.size();
+      auto slice = [&](std::vector<torch::Tensor>& v) { return std::vector<torch::Tensor>(v.begin() + k, v.begin() + k + n); };
+      std::vector<torch::Tensor> ps = slice(params), gs = slice(grads), m1 = slice(exp_avgs), m2 = slice(exp_avg_sqs),
+                                 st = slice(steps);
+      for (auto& s : st) s.add_(1);  // Python's fused path increments the steps before the kernel
+      at::_fused_adam_(ps, gs, m1, m2, {}, st, g.adam.lr, g.adam.beta1, g.adam.beta2, g.adam.weight_decay, g.adam.eps,
+                       false, false);
+      k += n;
+    }
+    if (i > 0) fused_ms.push_back((cpu_s() - c0) * 1e3);
+  }
+  return json{{"language", "cpp"},     {"mode", "optimizer"},        {"task", bt.name},
+              {"size", a.size},         {"runs", a.runs},             {"threads", at::get_num_threads()},
+              {"parameters", parameters}, {"adam_ms", median_of(adam_ms)}, {"fused_adam_ms", median_of(fused_ms)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before anything is built: the process with torch loaded, the counterpart of Python after
+  // `import torch`.
+  const double baseline_mib = peak_rss_mib();
+  try {
+    const Args a = parse(argc, argv);
+    const std::vector<BenchTask> tasks = bench_tasks();
+    if (a.list) {
+      for (const auto& t : tasks) std::cout << t.name << "\n";
+      return 0;
+    }
+    const BenchTask& bt = find_task(tasks, a.task);
+    const json result = a.optimizer ? measure_optimizer(bt, a)
+                        : a.infer   ? measure_infer(bt, a, baseline_mib)
+                                    : measure_train(bt, a, baseline_mib);
+    std::cout << result.dump() << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_steps: " << e.what() << "\n";
+    return 1;
+  }
+}
