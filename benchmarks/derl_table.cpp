@@ -8,12 +8,16 @@
 //   OMP_NUM_THREADS=2 build/benchmarks/derl_table [--config configs/derl_synthetic.json]
 //       [--folds 3] [--samples 1200] [--size 32] [--steps1 800] [--steps2 500] [--threads 2]
 //       [--full]   (the config's own networks, sizes and schedules: the long run)
+//       [--out DIR] (keep every stage's run folder under DIR/fold<k>/ with its metrics.jsonl and
+//                    sample grids, and write DIR/derl.table.json and DIR/derl_confusion.table.json
+//                    for `facegan report`; the demo uses it)
 //
 // Without --full a small schedule is used (32-pixel faces, depth-5 U-Net with 16 base channels).
 
 #include <facegan/core/error.hpp>
 #include <facegan/data/readers.hpp>
 #include <facegan/eval/metrics.hpp>
+#include <facegan/eval/report.hpp>
 #include <facegan/models/blocks/encoders.hpp>
 #include <facegan/models/derl/derl_experiment.hpp>
 
@@ -102,7 +106,7 @@ json small_patch(int64_t size, int64_t steps1, int64_t steps2) {
 
 int main(int argc, char** argv) {
   try {
-    std::string config_path = "configs/derl_synthetic.json";
+    std::string config_path = "configs/derl_synthetic.json", out_dir;
     int64_t folds = 3, samples = 1200, size = 32, steps1 = 800, steps2 = 500, threads = 2;
     bool full = false;
     for (int i = 1; i < argc; ++i) {
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
       else if (a == "--steps2") steps2 = std::stoll(next());
       else if (a == "--threads") threads = std::stoll(next());
       else if (a == "--full") full = true;
+      else if (a == "--out") out_dir = next();
       else {
         std::cerr << "unknown argument " << a << "\n";
         return 2;
@@ -136,6 +141,12 @@ int main(int argc, char** argv) {
       config[stage]["trainer"].merge_patch(json{{"threads", threads}, {"progress", "none"}, {"sample_every", 0},
                                                 {"checkpoint_every", 0}, {"eval_every", 0}, {"resume", "none"},
                                                 {"eval_batch_size", 64}, {"device", "cpu"}});
+      if (!out_dir.empty()) {
+        // Kept runs get a loss curve and one sample grid at their end.
+        const int64_t steps = config[stage]["trainer"].value("steps", int64_t{1});
+        config[stage]["trainer"].merge_patch(json{{"log_every", std::max<int64_t>(1, steps / 50)}, {"sample_every", steps},
+                                                  {"progress", "auto"}});
+      }
     }
     at::set_num_threads(static_cast<int>(threads));
 
@@ -170,7 +181,7 @@ int main(int argc, char** argv) {
     Stats acc_derl, acc_final, acc_cnn, psnr, ssim, psnr_input, ssim_input;
     std::map<std::string, Stats> acc_local;
     torch::Tensor confusion = torch::zeros({k, k}, torch::kLong);
-    const fs::path root = fs::temp_directory_path() / "facegan_derl_table";
+    const fs::path root = out_dir.empty() ? fs::temp_directory_path() / "facegan_derl_table" : fs::path(out_dir);
     for (int64_t f = 0; f < folds; ++f) {
       const eval::FoldSplit split = eval::fold_split(fold_of, f);
       auto train = subset(pool, split.train), test = subset(pool, split.test);
@@ -217,7 +228,7 @@ int main(int argc, char** argv) {
                 << " dB SSIM " << ssim.values.back() << "  [" << static_cast<int64_t>(secs) << " s]\n"
                 << std::flush;
     }
-    fs::remove_all(root);
+    if (out_dir.empty()) fs::remove_all(root);
 
     std::cout << "\n| method | accuracy (%) | de-expression PSNR (dB) | de-expression SSIM |\n"
               << "|---|---|---|---|\n"
@@ -243,6 +254,35 @@ int main(int argc, char** argv) {
         std::cout << buf;
       }
       std::cout << "\n";
+    }
+    if (!out_dir.empty()) {
+      std::ostringstream how;
+      how << pool.size() << " synthetic faces, " << folds << " person-independent folds (mean ± std); stage 1 "
+          << config["deexpression"]["trainer"].value("steps", 0) << " steps, stage 2 and the CNN "
+          << config["classify"]["trainer"].value("steps", 0) << " steps; command: derl_table";
+      for (int i = 1; i < argc; ++i) how << ' ' << argv[i];
+      eval::ReportTable table;
+      table.title = "DeRL: expression accuracy on unseen identities and de-expression quality";
+      table.columns = {"method", "accuracy (%)", "PSNR to neutral (dB)", "SSIM to neutral"};
+      table.rows = {{"DeRL (local heads + final head)", acc_derl.pm(100), psnr.pm(1, 2), ssim.pm(1, 3)},
+                    {"final head only (ablation)", acc_final.pm(100), "", ""},
+                    {"plain CNN on the images (baseline)", acc_cnn.pm(100), "", ""},
+                    {"expressive input itself (no-op baseline)", "", psnr_input.pm(1, 2), ssim_input.pm(1, 3)}};
+      table.note = how.str();
+      eval::write_table(table, (root / "derl.table.json").string());
+      eval::ReportTable cm;
+      cm.title = "DeRL confusion matrix, summed over folds (rows: truth, columns: prediction, % of row)";
+      cm.columns = {"truth"};
+      for (int64_t c : classes) cm.columns.push_back(data::kExpressionClassNames.at(static_cast<size_t>(c)));
+      for (int64_t t = 0; t < k; ++t) {
+        std::vector<json> row{data::kExpressionClassNames.at(static_cast<size_t>(classes[static_cast<size_t>(t)]))};
+        const double n = static_cast<double>(std::max<int64_t>(confusion[t].sum().item<int64_t>(), 1));
+        for (int64_t p = 0; p < k; ++p) row.push_back(100.0 * static_cast<double>(confusion[t][p].item<int64_t>()) / n);
+        cm.rows.push_back(row);
+      }
+      cm.precision = 1;
+      eval::write_table(cm, (root / "derl_confusion.table.json").string());
+      std::cout << "wrote " << (root / "derl.table.json").string() << "\n";
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "\ntotal " << static_cast<int64_t>(secs) << " s\n";

@@ -109,6 +109,13 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
     CHECK(params.contains(key));
   }
   CHECK(c->named_parameters()["final.weight"].size(1) == 3 * 16 + 64);
+  // The local FC reads the map pooled to pool_size x pool_size, so the layout survives.
+  CHECK(c->named_parameters()["local_hidden.0.weight"].size(1) == c_opts.local_channels() * 4 * 4);
+  models::ResidueClassifier global(models::ResidueClassifierOptions(c_opts).pool_size(1));
+  CHECK(global->named_parameters()["local_hidden.0.weight"].size(1) == c_opts.local_channels());
+  CHECK(global->forward(f).final.sizes() == torch::IntArrayRef({2, 6}));
+  CHECK_THROWS_WITH(models::ResidueClassifier(models::ResidueClassifierOptions(c_opts).pool_size(0)),
+                    Catch::Contains("pool_size"));
 
   // Final head alone (the ablation): no local CNNs, the final layer reads the bottleneck only.
   models::ResidueClassifier alone(models::ResidueClassifierOptions(6).local_heads(false).for_generator(g_opts));

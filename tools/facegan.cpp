@@ -106,10 +106,16 @@ int run_render(const RenderArgs& args) {
     char name[32];
     std::snprintf(name, sizeof(name), "face_%06zu.png", i);
     facegan::data::write_image((fs::path(args.out) / name).string(), sample.at("image"));
+    // The landmarks in ibug's .pts format, which `infer transfer/remove` read.
+    std::ofstream pts(fs::path(args.out) / (fs::path(name).stem().string() + ".pts"));
+    const torch::Tensor lm = sample.at("landmarks").contiguous();
+    pts << "version: 1\nn_points: " << lm.size(0) << "\n{\n";
+    for (int64_t k = 0; k < lm.size(0); ++k) pts << lm[k][0].item<float>() << ' ' << lm[k][1].item<float>() << '\n';
+    pts << "}\n";
     factors << json{{"file", name}, {"factors", sample.meta}}.dump() << "\n";
     if ((i + 1) % 64 == 0 || i + 1 == dataset->size()) progress.update(i + 1);
   }
-  std::printf("wrote %zu faces and factors.jsonl to %s\n", dataset->size(), args.out.c_str());
+  std::printf("wrote %zu faces (with .pts landmarks) and factors.jsonl to %s\n", dataset->size(), args.out.c_str());
   return 0;
 }
 
@@ -225,6 +231,36 @@ int run_classify(const InferArgs& a) {
   return 0;
 }
 
+int run_mix(const InferArgs& a, const std::string& attribute) {
+  const auto model = facegan::models::OpenSet::load(a.checkpoint, parse_device(a.device));
+  write_image_file(a.out, model.mix(read_image_file(a.image), read_image_file(attribute)));
+  return 0;
+}
+
+/// Arguments of `facegan infer transfer/remove` beside InferArgs.
+struct MakeupArgs {
+  std::string landmarks;
+  std::string reference;
+  std::string reference_landmarks;
+  double intensity = 1.0;
+  std::vector<std::string> regions;
+};
+
+int run_transfer(const InferArgs& a, const MakeupArgs& m) {
+  const auto model = facegan::models::Makeup::load(a.checkpoint, parse_device(a.device));
+  const cv::Mat out = model.transfer(read_image_file(a.image), facegan::data::read_landmarks_file(m.landmarks),
+                                     read_image_file(m.reference),
+                                     facegan::data::read_landmarks_file(m.reference_landmarks), m.intensity, m.regions);
+  write_image_file(a.out, out);
+  return 0;
+}
+
+int run_remove(const InferArgs& a, const MakeupArgs& m) {
+  const auto model = facegan::models::Makeup::load(a.checkpoint, parse_device(a.device));
+  write_image_file(a.out, model.remove(read_image_file(a.image), facegan::data::read_landmarks_file(m.landmarks)));
+  return 0;
+}
+
 int run_report(const std::string& runs, const std::string& out, const std::string& title) {
   facegan::eval::ReportOptions options;
   if (!title.empty()) options.title = title;
@@ -286,13 +322,13 @@ int main(int argc, char** argv) {
   InferArgs infer_args;
   auto* infer = app.add_subcommand("infer", "Run a trained model on image files (8-bit PNG/JPEG, any size)");
   infer->require_subcommand(1);
-  auto add_common = [&](CLI::App* op, bool writes_image) {
+  auto add_common = [&](CLI::App* op, bool writes_image, bool resizes = true) {
     op->add_option("--checkpoint", infer_args.checkpoint, "A checkpoint of a run (runs/.../checkpoints/ckpt_*.pt)")
         ->required()
         ->check(CLI::ExistingFile);
     if (writes_image) op->add_option("--out", infer_args.out, "Output image file (.png, .jpg)")->required();
     op->add_option("--device", infer_args.device, "cpu, cuda or cuda:N");
-    op->add_option("--size", infer_args.size,
+    if (resizes) op->add_option("--size", infer_args.size,
                    "Resize inputs to SIZE x SIZE for the network (the training size; 0 = as they are); "
                    "outputs are resized back");
   };
@@ -302,6 +338,40 @@ int main(int argc, char** argv) {
   auto* classify = infer->add_subcommand("classify", "DeRL stage 2: expression probabilities of a face (JSON)");
   classify->add_option("--image", infer_args.image, "Face image")->required()->check(CLI::ExistingFile);
   add_common(classify, false);
+
+  std::string mix_attribute;
+  auto* mix = infer->add_subcommand(
+      "mix", "Open-set synthesis (Bao et al.): the identity of one face with the pose, expression, light and "
+             "background of another");
+  mix->add_option("--image", infer_args.image, "The face whose identity is kept")->required()->check(CLI::ExistingFile);
+  mix->add_option("--attribute", mix_attribute, "The face whose attributes are kept")->required()->check(
+      CLI::ExistingFile);
+  add_common(mix, true, false);
+
+  MakeupArgs makeup_args;
+  auto* transfer = infer->add_subcommand(
+      "transfer", "PairedCycleGAN: the source face wearing the reference's makeup (images of the training size)");
+  transfer->add_option("--image", infer_args.image, "Source face (bare)")->required()->check(CLI::ExistingFile);
+  transfer->add_option("--landmarks", makeup_args.landmarks, "Source's 68 landmarks (.pts, or 'x y' lines; "
+                                                             "`facegan render` writes them)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  transfer->add_option("--reference", makeup_args.reference, "Reference face wearing makeup")->required()->check(
+      CLI::ExistingFile);
+  transfer->add_option("--reference-landmarks", makeup_args.reference_landmarks, "Reference's 68 landmarks")
+      ->required()
+      ->check(CLI::ExistingFile);
+  transfer->add_option("--intensity", makeup_args.intensity, "Makeup strength in [0, 1] (0 returns the source)")
+      ->check(CLI::Range(0.0, 1.0));
+  transfer->add_option("--regions", makeup_args.regions, "Areas to transfer: eyes, lips, skin (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"eyes", "lips", "skin"}));
+  add_common(transfer, true, false);
+  auto* remove = infer->add_subcommand("remove", "PairedCycleGAN: the face without its makeup");
+  remove->add_option("--image", infer_args.image, "Face wearing makeup")->required()->check(CLI::ExistingFile);
+  remove->add_option("--landmarks", makeup_args.landmarks, "Its 68 landmarks (.pts)")->required()->check(
+      CLI::ExistingFile);
+  add_common(remove, true, false);
 
   std::string report_runs, report_out, report_title;
   auto* report = app.add_subcommand(
@@ -326,6 +396,9 @@ int main(int argc, char** argv) {
     if (*eval) return run_eval(run_dir, run_sets);
     if (*neutralize) return run_neutralize(infer_args);
     if (*classify) return run_classify(infer_args);
+    if (*mix) return run_mix(infer_args, mix_attribute);
+    if (*transfer) return run_transfer(infer_args, makeup_args);
+    if (*remove) return run_remove(infer_args, makeup_args);
     if (*report) return run_report(report_runs, report_out, report_title);
   } catch (const std::exception& e) {
     std::cerr << "facegan: " << facegan::error_message(e) << std::endl;

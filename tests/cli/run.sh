@@ -76,6 +76,29 @@ if "$facegan" infer neutralize --checkpoint "$work/run/config.json" --image "$wo
 fi
 grep -q "config.json" "$work/err6.log" || fail "bad checkpoint message: $(cat "$work/err6.log")"
 
+# infer transfer/remove with a tiny makeup run, on rendered faces and their .pts landmarks.
+makeup=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../configs" && pwd)/makeup_synthetic.json
+"$facegan" train --config "$makeup" --set trainer.out_dir="$work/makeup" --set trainer.steps=1 \
+  --set trainer.sample_every=0 --set trainer.eval_every=0 --set trainer.checkpoint_every=0 --set trainer.device=cpu \
+  --set task.generator.global.depth=5 --set task.generator.global.base_channels=4 \
+  --set task.generator.region.depth=4 --set task.generator.region.base_channels=4 --set task.generator.crop_size=16 \
+  --set task.remover.depth=5 --set task.remover.base_channels=4 --set task.discriminator.base_channels=4 \
+  --set task.style_discriminator.base_channels=4 --set data.train.size=32 --set data.train.num_samples=4 \
+  --set data.eval.size=32 --set data.eval.num_samples=2 --set data.loader.batch_size=2 > "$work/makeup.log"
+ckpt3=$(ls "$work/makeup/checkpoints"/ckpt_*.pt | tail -1)
+"$facegan" render --out "$work/mk" --count 2 --set size=32 --set makeup_probability=1 > /dev/null
+[ -s "$work/mk/face_000000.pts" ] || fail "render wrote no .pts landmarks"
+"$facegan" infer transfer --checkpoint "$ckpt3" --image "$work/mk/face_000000.png" --landmarks "$work/mk/face_000000.pts" \
+  --reference "$work/mk/face_000001.png" --reference-landmarks "$work/mk/face_000001.pts" --intensity 0.5 \
+  --regions lips,eyes --out "$work/transfer.png" > /dev/null
+[ -s "$work/transfer.png" ] || fail "infer transfer wrote no image"
+"$facegan" infer remove --checkpoint "$ckpt3" --image "$work/mk/face_000001.png" --landmarks "$work/mk/face_000001.pts" \
+  --out "$work/removed.png" > /dev/null
+[ -s "$work/removed.png" ] || fail "infer remove wrote no image"
+if "$facegan" infer remove --checkpoint "$ckpt1" --image "$work/mk/face_000001.png" --landmarks "$work/mk/face_000001.pts" \
+  --out "$work/x2.png" 2> "$work/err7.log"; then fail "remove with a DeRL checkpoint accepted"; fi
+grep -q "derl" "$work/err7.log" || fail "remove with a DeRL checkpoint: $(cat "$work/err7.log")"
+
 # report: the runs above on one page.
 "$facegan" report --runs "$work" --out "$work/report.html" > "$work/report.log"
 grep -q "sections" "$work/report.log" || fail "report: $(cat "$work/report.log")"
