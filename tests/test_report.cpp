@@ -104,6 +104,7 @@ TEST_CASE("write_report lays out sections, tables, newest sample grid and loss c
   CHECK(html.find("baseline &lt;x_a&gt;") != std::string::npos);  // cells are escaped
   CHECK(html.find("24.13") != std::string::npos);                 // numbers at the table's precision
   CHECK(html.find("data:image/png;base64,iVBOR") != std::string::npos);
+  CHECK(html.find("width=\"576\" height=\"288\"") != std::string::npos);  // 96 px high: shown 3x
   CHECK(html.find("aria-label=\"g_adv\"") != std::string::npos);
   CHECK(html.find("Evaluation at step 20") != std::string::npos);
 

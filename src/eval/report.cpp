@@ -57,6 +57,21 @@ std::string read_bytes(const fs::path& path) {
   return s.str();
 }
 
+/// width/height attributes that show a small grid (32-pixel faces) at a readable size: whole-number
+/// upscaling to about 360 pixels high, pixelated by the style sheet. Empty when the PNG header is
+/// not readable (the browser then uses the natural size).
+std::string display_size(const std::string& png) {
+  if (png.size() < 24 || png.compare(1, 3, "PNG") != 0) return "";
+  auto be32 = [&](size_t at) {
+    return (uint32_t(uint8_t(png[at])) << 24) | (uint32_t(uint8_t(png[at + 1])) << 16) |
+           (uint32_t(uint8_t(png[at + 2])) << 8) | uint32_t(uint8_t(png[at + 3]));
+  };
+  const uint32_t width = be32(16), height = be32(20);
+  if (width == 0 || height == 0) return "";
+  const uint32_t scale = std::max<uint32_t>(1, std::min<uint32_t>(4, 360 / height));
+  return " width=\"" + std::to_string(width * scale) + "\" height=\"" + std::to_string(height * scale) + "\"";
+}
+
 std::string format_cell(const json& cell, int precision) {
   if (cell.is_string()) return cell.get<std::string>();
   if (cell.is_number_integer()) return std::to_string(cell.get<int64_t>());
@@ -344,8 +359,10 @@ ReportSummary write_report(const std::string& root_text, const std::string& out_
           for (const auto& n : names) joined += (joined.empty() ? "" : " | ") + n.get<std::string>();
           caption += ", columns: " + joined;
         }
+        const std::string png = read_bytes(grid);
         body << "<figure><figcaption>" << html_escape(caption) << "</figcaption><img alt=\"samples of "
-             << html_escape(name) << "\" src=\"data:image/png;base64," << base64(read_bytes(grid)) << "\"></figure>\n";
+             << html_escape(name) << "\"" << display_size(png) << " src=\"data:image/png;base64," << base64(png)
+             << "\"></figure>\n";
         ++summary.images;
       }
       if (!data.curves.empty()) {
