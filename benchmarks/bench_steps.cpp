@@ -288,6 +288,29 @@ std::pair<double, double> manual_loop(train::Task& task, std::shared_ptr<data::D
   return {now_s() - t0, cpu_s() - c0};
 }
 
+/// One train measurement's JSON line (both the library path and the manual loop).
+json train_line(const std::string& mode, const BenchTask& bt, const Args& a, double wall_s, double cpu_s_total,
+                double peak, double baseline_mib, int64_t parameters) {
+  const double steps_per_s = static_cast<double>(a.steps) / wall_s;
+  const double steps_per_cpu_s = static_cast<double>(a.steps) / cpu_s_total;
+  return json{{"language", "cpp"},
+              {"mode", mode},
+              {"task", bt.name},
+              {"size", a.size},
+              {"batch", a.batch},
+              {"steps", a.steps},
+              {"warmup", a.warmup},
+              {"threads", at::get_num_threads()},
+              {"steps_per_s", steps_per_s},
+              {"images_per_s", steps_per_s * static_cast<double>(a.batch)},
+              {"steps_per_cpu_s", steps_per_cpu_s},
+              {"images_per_cpu_s", steps_per_cpu_s * static_cast<double>(a.batch)},
+              {"peak_rss_mib", peak},
+              {"baseline_rss_mib", baseline_mib},
+              {"peak_rss_delta_mib", peak - baseline_mib},
+              {"parameters", parameters}};
+}
+
 json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
   // As many samples as a few batches: the data set is rendered once, before the clock starts, and
   // the loader then only collates on the calling thread (as the Python loop's DataLoader does).
@@ -305,24 +328,8 @@ json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
 
   if (a.manual_loop) {
     const auto [wall, cpu] = manual_loop(*task, dataset, a);
-    const double peak = peak_rss_mib();
-    const double steps_per_s = static_cast<double>(a.steps) / wall, steps_per_cpu_s = static_cast<double>(a.steps) / cpu;
-    return json{{"language", "cpp"},
-                {"mode", a.fused_adam ? "train_manual_fused_adam" : "train_manual"},
-                {"task", bt.name},
-                {"size", a.size},
-                {"batch", a.batch},
-                {"steps", a.steps},
-                {"warmup", a.warmup},
-                {"threads", at::get_num_threads()},
-                {"steps_per_s", steps_per_s},
-                {"images_per_s", steps_per_s * static_cast<double>(a.batch)},
-                {"steps_per_cpu_s", steps_per_cpu_s},
-                {"images_per_cpu_s", steps_per_cpu_s * static_cast<double>(a.batch)},
-                {"peak_rss_mib", peak},
-                {"baseline_rss_mib", baseline_mib},
-                {"peak_rss_delta_mib", peak - baseline_mib},
-                {"parameters", parameters}};
+    return train_line(a.fused_adam ? "train_manual_fused_adam" : "train_manual", bt, a, wall, cpu, peak_rss_mib(),
+                      baseline_mib, parameters);
   }
   const fs::path out = fs::temp_directory_path() / ("facegan_bench_steps_" + std::to_string(::getpid()));
   train::TrainerOptions options;
@@ -357,24 +364,7 @@ json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
   }
   std::error_code ec;
   fs::remove_all(out, ec);
-  const double steps_per_s = static_cast<double>(a.steps) / (t_end - t_start);
-  const double steps_per_cpu_s = static_cast<double>(a.steps) / (c_end - c_start);
-  return json{{"language", "cpp"},
-              {"mode", "train"},
-              {"task", bt.name},
-              {"size", a.size},
-              {"batch", a.batch},
-              {"steps", a.steps},
-              {"warmup", a.warmup},
-              {"threads", at::get_num_threads()},
-              {"steps_per_s", steps_per_s},
-              {"images_per_s", steps_per_s * static_cast<double>(a.batch)},
-              {"steps_per_cpu_s", steps_per_cpu_s},
-              {"images_per_cpu_s", steps_per_cpu_s * static_cast<double>(a.batch)},
-              {"peak_rss_mib", peak},
-              {"baseline_rss_mib", baseline_mib},
-              {"peak_rss_delta_mib", peak - baseline_mib},
-              {"parameters", parameters}};
+  return train_line("train", bt, a, t_end - t_start, c_end - c_start, peak, baseline_mib, parameters);
 }
 
 json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {

@@ -166,10 +166,11 @@ class ResidueClassifier(nn.Module):
     """DeRL's local CNNs on cat(encoder[i], decoder[i]) of each tapped level plus the final head on
     the local hidden layers and the pooled last encoding layer (facegan's ResidueClassifier)."""
 
-    def __init__(self, unet_channels, levels, num_classes=6, local_channels=64, local_layers=2, hidden=128,
+    def __init__(self, unet_channels, levels, num_classes=6, local_channels=64, local_layers=2, hidden=128, pool_size=4,
                  dropout=0.3):
         super().__init__()
         self.levels = levels
+        self.pool_size = pool_size
         self.local_features, self.local_hidden, self.local_out = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
         for level in levels:
             layers, c = [], 2 * unet_channels[level]
@@ -178,7 +179,7 @@ class ResidueClassifier(nn.Module):
                            nn.ReLU(True)]
                 c = local_channels
             self.local_features.append(nn.Sequential(*layers))
-            self.local_hidden.append(nn.Linear(local_channels, hidden))
+            self.local_hidden.append(nn.Linear(local_channels * pool_size * pool_size, hidden))
             self.local_out.append(nn.Linear(hidden, num_classes))
         self.final = nn.Linear(unet_channels[-1] + hidden * len(levels), num_classes)
         self.dropout = nn.Dropout(dropout)
@@ -187,7 +188,7 @@ class ResidueClassifier(nn.Module):
         local, hiddens = [], []
         for k, level in enumerate(self.levels):
             h = self.local_features[k](torch.cat((enc[level], dec[level]), 1))
-            h = F.relu(self.local_hidden[k](h.mean((2, 3))))
+            h = F.relu(self.local_hidden[k](F.adaptive_avg_pool2d(h, self.pool_size).flatten(1)))
             local.append(self.local_out[k](self.dropout(h)))
             hiddens.append(h)
         hiddens.append(F.relu(enc[-1]).mean((2, 3)))
