@@ -6,6 +6,8 @@
 #include <facegan/train/trainer.hpp>
 
 #include <catch2/catch.hpp>
+
+#include "test_util.hpp"
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -48,19 +50,6 @@ fs::path temp_dir(const std::string& name) {
   return p;
 }
 
-train::TrainerOptions tiny_trainer(const fs::path& dir, int64_t steps) {
-  return train::TrainerOptions()
-      .steps(steps)
-      .seed(3)
-      .device("cpu")
-      .threads(at::get_num_threads())
-      .progress(train::ProgressMode::kNone)
-      .sample_every(0)
-      .checkpoint_every(0)
-      .log_every(1000)
-      .out_dir(dir.string())
-      .resume("none");
-}
 
 std::vector<torch::Tensor> state_of(torch::nn::Module& m) {
   std::vector<torch::Tensor> out;
@@ -170,7 +159,7 @@ TEST_CASE("derl: both stages train, the frozen generator stays frozen, the infer
   auto stage1 = std::make_shared<models::DeRLTask>(tiny_options(models::DeRLStage::kDeexpression));
   std::string ckpt1;
   {
-    train::Trainer trainer(tiny_trainer(dir / "stage1", 3), stage1, pairs, data::LoaderOptions(8).prefetch_threads(0),
+    train::Trainer trainer(facegan::testing::quiet_trainer((dir / "stage1").string(), 3), stage1, pairs, data::LoaderOptions(8).prefetch_threads(0),
                            nullptr, pairs);
     trainer.set_progress_stream(sink);
     ckpt1 = trainer.fit().checkpoint;
@@ -203,7 +192,7 @@ TEST_CASE("derl: both stages train, the frozen generator stays frozen, the infer
   const auto c_before = state_of(*stage2->classifier());
   std::string ckpt2;
   {
-    train::Trainer trainer(tiny_trainer(dir / "stage2", 4), stage2, pairs, data::LoaderOptions(8).prefetch_threads(0),
+    train::Trainer trainer(facegan::testing::quiet_trainer((dir / "stage2").string(), 4), stage2, pairs, data::LoaderOptions(8).prefetch_threads(0),
                            nullptr, pairs);
     trainer.set_progress_stream(sink);
     std::vector<std::string> loss_names;
@@ -268,7 +257,7 @@ TEST_CASE("derl: both stages train, the frozen generator stays frozen, the infer
   torch::manual_seed(15);
   auto base = std::make_shared<models::DeRLTask>(tiny_options(models::DeRLStage::kBaselineCnn));
   {
-    train::Trainer trainer(tiny_trainer(dir / "baseline", 2), base, pairs, data::LoaderOptions(8).prefetch_threads(0),
+    train::Trainer trainer(facegan::testing::quiet_trainer((dir / "baseline").string(), 2), base, pairs, data::LoaderOptions(8).prefetch_threads(0),
                            nullptr, pairs);
     trainer.set_progress_stream(sink);
     const std::string ckpt = trainer.fit().checkpoint;
@@ -287,7 +276,7 @@ TEST_CASE("derl stage 1: a short CPU training lowers the neutral-face error", "[
   auto opts = tiny_options(models::DeRLStage::kDeexpression);
   opts.optimizer_g.lr = 1e-3;
   auto task = std::make_shared<models::DeRLTask>(opts);
-  train::Trainer trainer(tiny_trainer(dir, 60), task, train_data, data::LoaderOptions(8).prefetch_threads(0), nullptr,
+  train::Trainer trainer(facegan::testing::quiet_trainer(dir.string(), 60), task, train_data, data::LoaderOptions(8).prefetch_threads(0), nullptr,
                          eval_data);
   std::ostringstream sink;
   trainer.set_progress_stream(sink);

@@ -63,19 +63,6 @@ std::shared_ptr<models::OpenSetTask> make_task(const models::OpenSetTaskOptions&
   return std::make_shared<models::OpenSetTask>(o);
 }
 
-train::TrainerOptions tiny_trainer(const std::string& dir, int64_t steps) {
-  return train::TrainerOptions()
-      .steps(steps)
-      .seed(3)
-      .device("cpu")
-      .threads(at::get_num_threads())
-      .progress(train::ProgressMode::kNone)
-      .sample_every(0)
-      .checkpoint_every(0)
-      .log_every(1000)
-      .out_dir(dir)
-      .resume("none");
-}
 
 void set_eval(models::OpenSetTask& t) {
   for (auto& [name, m] : t.networks()) m->eval();
@@ -308,7 +295,7 @@ TEST_CASE("open_set: supervised and semi-supervised regimes train through the Tr
     const std::string dir = testing::fresh_dir("open_set_regime");
     auto task = make_task(tiny_options());
     std::map<std::string, double> last;
-    train::Trainer trainer(tiny_trainer(dir, 3), task, tiny_pairs(12, data::Split::kTrain, 0.5, unlabeled),
+    train::Trainer trainer(facegan::testing::quiet_trainer(dir, 3), task, tiny_pairs(12, data::Split::kTrain, 0.5, unlabeled),
                            data::LoaderOptions(4).prefetch_threads(0));
     trainer.on_step([&](int64_t, const train::StepValues& v) { last = v; });
     CHECK(trainer.fit().step == 3);
@@ -324,7 +311,7 @@ TEST_CASE("open_set: inference API on tensors and cv::Mat, checkpoint round trip
   const std::string dir = testing::fresh_dir("open_set_api");
   auto task = make_task(tiny_options());
   auto pairs = tiny_pairs(8);
-  train::Trainer trainer(tiny_trainer(dir, 2), task, pairs, data::LoaderOptions(4).prefetch_threads(0));
+  train::Trainer trainer(facegan::testing::quiet_trainer(dir, 2), task, pairs, data::LoaderOptions(4).prefetch_threads(0));
   const train::TrainResult r = trainer.fit();
   REQUIRE(!r.checkpoint.empty());
 
@@ -376,7 +363,7 @@ TEST_CASE("open_set: warm start loads I/C from an identity_classifier checkpoint
   auto classifier = std::make_shared<models::IdentityClassifierTask>(co);
   data::SyntheticFacesDatasetOptions faces;
   faces.renderer(tiny_renderer()).num_samples(16);
-  train::Trainer trainer(tiny_trainer(dir, 2), classifier, data::make_synthetic_faces_dataset(faces),
+  train::Trainer trainer(facegan::testing::quiet_trainer(dir, 2), classifier, data::make_synthetic_faces_dataset(faces),
                          data::LoaderOptions(8).prefetch_threads(0));
   const train::TrainResult r = trainer.fit();
 
@@ -414,7 +401,7 @@ TEST_CASE("open_set: a short CPU training lowers the reconstruction error on hel
     return v;
   };
   const double before = rec();
-  train::Trainer trainer(tiny_trainer(dir, 80), task, tiny_pairs(64, data::Split::kTrain, 0.5),
+  train::Trainer trainer(facegan::testing::quiet_trainer(dir, 80), task, tiny_pairs(64, data::Split::kTrain, 0.5),
                          data::LoaderOptions(8).prefetch_threads(0));
   trainer.fit();
   const double after = rec();

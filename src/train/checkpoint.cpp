@@ -45,6 +45,16 @@ OpenedCheckpoint open_checkpoint(const std::string& path, const torch::Device& d
   return out;
 }
 
+json checkpoint_task_json(const std::string& path, const std::string& type) {
+  json task = open_checkpoint(path).meta.value("task", json::object());
+  const std::string written_by = task.value("type", "");
+  if (written_by != type) {
+    throw CheckpointError("checkpoint " + path + " was written by task '" + written_by + "', not '" + type + "'");
+  }
+  task.erase("type");
+  return task;
+}
+
 json load_checkpoint_network(const std::string& path, const std::string& name, torch::nn::Module& module,
                              bool prefer_ema) {
   torch::Device device = torch::kCPU;

@@ -4,6 +4,7 @@
 // by the Trainer; see docs/training.md for the layout.
 
 #include <facegan/core/config.hpp>
+#include <facegan/core/error.hpp>
 
 #include <torch/torch.h>
 
@@ -51,6 +52,24 @@ OpenedCheckpoint open_checkpoint(const std::string& path, const torch::Device& d
 /// generator) load through it. CheckpointError naming the file and the network.
 json load_checkpoint_network(const std::string& path, const std::string& name, torch::nn::Module& module,
                              bool prefer_ema = true);
+
+/// The options JSON of the task that wrote checkpoint `path` (its meta's "task" without "type").
+/// CheckpointError naming the file when it was written by a task other than `type`.
+json checkpoint_task_json(const std::string& path, const std::string& type);
+
+/// checkpoint_task_json parsed into the task's options struct, `overrides` merged first (e.g. a
+/// warm-start path that must not be followed again). How an inference API rebuilds the networks a
+/// checkpoint holds. CheckpointError naming the file when the options do not parse.
+template <class Options>
+Options checkpoint_task_options(const std::string& path, const std::string& type, const json& overrides = json::object()) {
+  json options = checkpoint_task_json(path, type);
+  options.merge_patch(overrides);
+  try {
+    return apply_json(Options(), options, type);
+  } catch (const ConfigError& e) {
+    throw CheckpointError("checkpoint " + path + ": " + e.what());
+  }
+}
 
 /// Deletes all but the `keep` newest checkpoints of `dir` (keep <= 0 keeps all), and stale "*.tmp"
 /// files. Returns the paths removed.

@@ -31,31 +31,7 @@ DeRL::DeRL(UNetGenerator generator, ResidueClassifier classifier, std::vector<in
 
 DeRL DeRL::load(const std::string& checkpoint, torch::Device device, int64_t image_size) {
   // The checkpoint's meta holds the task's options: rebuild the networks from them, then load.
-  json meta;
-  {
-    torch::serialize::InputArchive root;
-    try {
-      root.load_from(checkpoint, torch::kCPU);
-      c10::IValue meta_value;
-      root.read("meta", meta_value);
-      meta = json::parse(meta_value.toStringRef());
-    } catch (const std::exception& e) {
-      throw CheckpointError("cannot read checkpoint " + checkpoint + ": " + e.what());
-    }
-  }
-  const json task_json = meta.value("task", json::object());
-  if (task_json.value("type", "") != DeRLTask::kType) {
-    throw CheckpointError("checkpoint " + checkpoint + " was written by task '" + task_json.value("type", "") +
-                          "', not 'derl'");
-  }
-  json options = task_json;
-  options.erase("type");
-  DeRLTaskOptions o;
-  try {
-    o = apply_json(DeRLTaskOptions(), options, "derl");
-  } catch (const ConfigError& e) {
-    throw CheckpointError("checkpoint " + checkpoint + ": " + e.what());
-  }
+  const DeRLTaskOptions o = train::checkpoint_task_options<DeRLTaskOptions>(checkpoint, DeRLTask::kType);
   if (o.stage == DeRLStage::kBaselineCnn) {
     throw CheckpointError("checkpoint " + checkpoint + " holds the baseline CNN, not a DeRL model");
   }

@@ -40,19 +40,7 @@ Makeup::Makeup(MakeupGenerator generator, UNetGenerator remover, torch::Device d
 }
 
 Makeup Makeup::load(const std::string& checkpoint, torch::Device device) {
-  const json meta = train::open_checkpoint(checkpoint).meta;
-  const json task_json = meta.value("task", json::object());
-  if (task_json.value("type", "") != MakeupTask::kType) {
-    throw CheckpointError("checkpoint " + checkpoint + " was written by task '" + task_json.value("type", "") + "', not 'makeup'");
-  }
-  json options = task_json;
-  options.erase("type");
-  MakeupTaskOptions o;
-  try {
-    o = apply_json(MakeupTaskOptions(), options, "makeup");
-  } catch (const ConfigError& e) {
-    throw CheckpointError("checkpoint " + checkpoint + ": " + e.what());
-  }
+  MakeupTaskOptions o = train::checkpoint_task_options<MakeupTaskOptions>(checkpoint, MakeupTask::kType);
   MakeupGenerator g(o.generator);
   UNetGenerator f(o.remover.in_channels(3).out_channels(3).cond_channels(data::kNumFaceAreas));
   train::load_checkpoint_network(checkpoint, "g", *g);

@@ -25,22 +25,9 @@ OpenSet::OpenSet(IdentityNet identity, VariationalEncoder attribute, ConvDecoder
 }
 
 OpenSet OpenSet::load(const std::string& checkpoint, torch::Device device) {
-  const json meta = train::open_checkpoint(checkpoint, torch::kCPU).meta;
-  const json task_json = meta.value("task", json::object());
-  if (task_json.value("type", "") != OpenSetTask::kType) {
-    throw CheckpointError("checkpoint " + checkpoint + " was written by task '" + task_json.value("type", "") +
-                          "', not 'open_set'");
-  }
-  json options = task_json;
-  options.erase("type");
   // The networks come from this file: no warm start from the original identity checkpoint.
-  options["identity_checkpoint"] = "";
-  OpenSetTaskOptions o;
-  try {
-    o = apply_json(OpenSetTaskOptions(), options, "open_set");
-  } catch (const ConfigError& e) {
-    throw CheckpointError("checkpoint " + checkpoint + ": " + e.what());
-  }
+  const OpenSetTaskOptions o = train::checkpoint_task_options<OpenSetTaskOptions>(checkpoint, OpenSetTask::kType,
+                                                                                  json{{"identity_checkpoint", ""}});
   IdentityNet identity(o.identity);
   VariationalEncoder attribute(o.attribute);
   ConvDecoder generator(o.generator);
