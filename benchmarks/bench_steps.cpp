@@ -98,12 +98,50 @@ struct BenchTask {
   std::function<json(int64_t size)> spec;
   /// The data set spec (data::create_dataset) giving the keys the task reads, `n` samples of `size`.
   std::function<json(int64_t size, int64_t n)> data;
-  /// Single-image inference: the task's generator or classifier on x [1, 3, S, S].
-  std::function<torch::Tensor(train::Task& task, const torch::Tensor& x)> infer;
+  /// Single-image inference: the task's generator or classifier on x [1, 3, S, S]; y is a second
+  /// image of the same shape for the tasks whose inference reads two (open_set's mix(x_s, x_a)).
+  std::function<torch::Tensor(train::Task& task, const torch::Tensor& x, const torch::Tensor& y)> infer;
 };
 
 json synthetic_pairs(int64_t size, int64_t n) {
   return json{{"type", "synthetic_pairs"}, {"pairing", "neutralize"}, {"size", size}, {"num_samples", n}, {"seed", 0}};
+}
+
+/// configs/open_set_synthetic.json's training pairs (the open_set stage), n of them.
+json synthetic_identity_pairs(int64_t size, int64_t n) {
+  return json{{"type", "synthetic_identity_pairs"}, {"size", size}, {"num_samples", n}, {"split", "train"},
+              {"num_identities", 200}, {"held_out_identities", 40}, {"seed", 0}, {"makeup_probability", 0.0},
+              {"same_probability", 0.5}, {"unlabeled_fraction", 0.0}, {"pair_seed", 0}};
+}
+
+/// configs/open_set_synthetic.json's open_set task (network sizes, losses, optimizers) at `size`
+/// pixels, I/C trained from their random initialisation (no identity_checkpoint: the speed does not
+/// depend on the weights). Kept in step with benchmarks/python/bench_steps.py's OpenSet by the
+/// harness's parameter-count check.
+json open_set_spec(int64_t size) {
+  return json{{"type", "open_set"},
+              {"image_size", size},
+              {"num_identities", 160},
+              {"identity", {{"base_channels", 32}, {"num_stages", 4}, {"blocks_per_stage", 2}, {"embedding_dim", 128}}},
+              {"attribute",
+               {{"trunk", {{"base_channels", 32}, {"num_layers", 0}, {"max_channels", 256}, {"out_dim", 0}}},
+                {"latent_dim", 64}}},
+              {"generator", {{"base_channels", 32}, {"max_channels", 256}}},
+              {"discriminator", {{"base_channels", 32}, {"num_layers", 3}}},
+              {"identity_loss", {{"type", "cross_entropy"}, {"weight", 1.0}}},
+              {"kl", {{"type", "kl_normal"}, {"weight", 0.001}}},
+              {"reconstruction", {{"type", "weighted_reconstruction"}, {"distance", "l2"}, {"weight", 1.0}}},
+              {"different_weight", 0.1},
+              {"discriminator_matching", {{"type", "feature_matching"}, {"distance", "l2"}, {"weight", 1.0}}},
+              {"classifier_matching", {{"type", "feature_matching"}, {"distance", "l2"}, {"weight", 1.0}}},
+              {"classifier_features", "embedding"},
+              {"adversarial", {{"type", "vanilla"}}},
+              {"generator_adversarial_weight", 0.0},
+              {"identity_checkpoint", ""},
+              {"train_identity", true},
+              {"optimizer_identity", {{"lr", 0.0002}, {"beta1", 0.5}}},
+              {"optimizer_generator", {{"lr", 0.0005}, {"beta1", 0.5}}},
+              {"optimizer_discriminator", {{"lr", 0.0002}, {"beta1", 0.5}}}};
 }
 
 std::vector<BenchTask> bench_tasks() {
@@ -111,13 +149,13 @@ std::vector<BenchTask> bench_tasks() {
       {"pix2pix",
        [](int64_t s) { return json{{"type", "pix2pix"}, {"generator", pix2pix_generator(s)}}; },
        synthetic_pairs,
-       [](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::Pix2PixTask&>(t).generator()->forward(x); }},
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) { return dynamic_cast<models::Pix2PixTask&>(t).generator()->forward(x); }},
       {"derl_deexpression",
        [](int64_t s) {
          return json{{"type", "derl"}, {"stage", "deexpression"}, {"generator", pix2pix_generator(s)}, {"theta", 100.0}};
        },
        synthetic_pairs,
-       [](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).generator()->forward(x); }},
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) { return dynamic_cast<models::DeRLTask&>(t).generator()->forward(x); }},
       {"derl_classify",
        [](int64_t s) {
          // configs/derl_synthetic.json's stage 2 (the generator frozen at its random initialisation:
@@ -130,7 +168,13 @@ std::vector<BenchTask> bench_tasks() {
                      {"optimizer_c", {{"lr", 0.001}, {"beta1", 0.9}}}};
        },
        synthetic_pairs,
-       [](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).classify_logits(x); }},
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) { return dynamic_cast<models::DeRLTask&>(t).classify_logits(x); }},
+      {"open_set", open_set_spec, synthetic_identity_pairs,
+       // mix(x_s, x_a) in eval mode: f_I(x_s) from I, z_a = A(x_a)'s mean, G([f_I, z_a]) (what
+       // models::OpenSet::mix computes).
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor& y) {
+         return dynamic_cast<models::OpenSetTask&>(t).mix(x, y);
+       }},
   };
 }
 
@@ -374,13 +418,14 @@ json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
   const int64_t parameters = total_parameters(*task);
   for (auto& [name, net] : task->networks()) net->eval();
   const torch::Tensor x = torch::rand({1, 3, a.size, a.size}) * 2 - 1;
+  const torch::Tensor x2 = torch::rand({1, 3, a.size, a.size}) * 2 - 1;
   std::vector<double> ms, cpu_ms;
   {
     c10::InferenceMode guard;
-    for (int64_t i = 0; i < std::max<int64_t>(a.warmup, 1); ++i) bt.infer(*task, x);
+    for (int64_t i = 0; i < std::max<int64_t>(a.warmup, 1); ++i) bt.infer(*task, x, x2);
     for (int64_t i = 0; i < a.runs; ++i) {
       const double t0 = now_s(), c0 = cpu_s();
-      const torch::Tensor y = bt.infer(*task, x);
+      const torch::Tensor y = bt.infer(*task, x, x2);
       ms.push_back((now_s() - t0) * 1e3);
       cpu_ms.push_back((cpu_s() - c0) * 1e3);
       TORCH_CHECK(y.defined() && y.size(0) == 1, "inference returned ", y.sizes());

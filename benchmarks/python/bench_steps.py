@@ -58,8 +58,29 @@ def init_normal(module, gain=0.02):
             nn.init.zeros_(m.bias)
 
 
+# Keyword arguments of every torch.optim.Adam the builders make: {} = torch.optim.Adam's default on
+# CPU (the for-loop implementation, what the harness compares against); --fused-adam sets
+# {"fused": True} (at::_fused_adam_, the kernel behind facegan's train::FusedAdam) for a comparison
+# of the step with the same optimizer kernel on both sides.
+ADAM_KWARGS = {}
+
+
+def adam(params, lr, betas):
+    return torch.optim.Adam(params, lr=lr, betas=betas, **ADAM_KWARGS)
+
+
 def count(*modules):
     return sum(p.numel() for m in modules for p in m.parameters())
+
+
+def random_identity_pairs(size, n, num_identities=160):
+    """n (source, attribute, target, source_identity, attribute_identity, same) samples: the tensors
+    synthetic_identity_pairs gives the C++ side (labels in [0, num_identities), half same-person)."""
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(n, 3, size, size, generator=g) * 2 - 1 for _ in range(3)]
+    ids = [torch.randint(0, num_identities, (n,), generator=g) for _ in range(2)]
+    same = (torch.rand(n, generator=g) < 0.5).float()
+    return torch.utils.data.TensorDataset(*images, *ids, same)
 
 
 def random_pairs(size, n):
@@ -80,8 +101,8 @@ class Pix2Pix:
         self.d = reference_nets.patchgan(6, n_layers=3, norm="batch")
         init_normal(self.g)
         init_normal(self.d)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_g = adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.networks = [self.g, self.d]
 
     @staticmethod
@@ -111,7 +132,7 @@ class Pix2Pix:
         self.opt_g.step()
         return loss_g
 
-    def infer(self, x):
+    def infer(self, x, y=None):
         return self.g(x)
 
 
@@ -205,7 +226,7 @@ class DeRLClassify:
             p.requires_grad = False
         self.g.eval()
         self.c = ResidueClassifier(self.g.channels, list(range(1, depth - 1)))
-        self.opt_c = torch.optim.Adam(self.c.parameters(), lr=1e-3, betas=(0.9, 0.999))
+        self.opt_c = adam(self.c.parameters(), lr=1e-3, betas=(0.9, 0.999))
         self.networks = [self.g, self.c]
 
     def train_step(self, batch):
@@ -221,15 +242,238 @@ class DeRLClassify:
         self.opt_c.step()
         return loss
 
-    def infer(self, x):
+    def infer(self, x, y=None):
         _, enc, dec = self.g.forward_features(x)
         return self.c(enc, dec)[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Open-set identity-preserving synthesis (Bao et al. 2018): configs/open_set_synthetic.json's
+# open_set stage, the networks of facegan's blocks written out layer for layer.
+
+def set_requires_grad(net, flag):
+    for p in net.parameters():
+        p.requires_grad = flag
+
+
+class ResidualBlock(nn.Module):
+    """facegan's ResidualBlock (ResNet basic block): conv3x3-BN-ReLU, conv3x3-BN, 1x1 conv + BN
+    shortcut when the stride or width changes, ReLU after the sum."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+                         if stride != 1 or cin != cout else None)
+
+    def forward(self, x):
+        y = self.conv2(self.conv1(x)) + (self.shortcut(x) if self.shortcut is not None else x)
+        return F.relu(y)
+
+
+class IdentityNet(nn.Module):
+    """facegan's IdentityNet (I = C): 3x3 stem, residual stages (each after the first halves the map
+    and doubles the width), global average pooling, linear embedding f_I, linear softmax head."""
+
+    def __init__(self, num_classes, base=32, stages=4, blocks=2, embedding_dim=128):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, base, 3, 1, 1, bias=False), nn.BatchNorm2d(base), nn.ReLU())
+        self.stages = nn.ModuleList()
+        c = base
+        for s in range(stages):
+            out = c if s == 0 else 2 * c
+            self.stages.append(nn.Sequential(*[ResidualBlock(c if b == 0 else out, out, 2 if b == 0 and s > 0 else 1)
+                                               for b in range(blocks)]))
+            c = out
+        self.embedding = nn.Linear(c, embedding_dim)
+        self.classifier = nn.Linear(embedding_dim, num_classes)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for stage in self.stages:
+            h = stage(h)
+        embedding = self.embedding(h.mean((2, 3)))
+        return embedding, self.classifier(embedding)
+
+
+class VariationalEncoder(nn.Module):
+    """facegan's VariationalEncoder (A) with a ConvEncoder trunk of `layers` 4x4 stride-2 convolutions
+    (no norm on the first, batch norm after, leaky ReLU 0.2), global average pooling, linear mu and
+    log sigma^2; z = mu + sigma * eps in training, mu in eval. Returns the trunk's activations too
+    (the optional attribute skip reads one)."""
+
+    def __init__(self, layers, base=32, max_channels=256, latent_dim=64):
+        super().__init__()
+        self.stages = nn.ModuleList()
+        cin, cout = 3, base
+        for i in range(layers):
+            block = [nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0)]
+            if i > 0:
+                block.append(nn.BatchNorm2d(cout))
+            block.append(nn.LeakyReLU(0.2))
+            self.stages.append(nn.Sequential(*block))
+            cin, cout = cout, min(cout * 2, max_channels)
+        self.mu = nn.Linear(cin, latent_dim)
+        self.logvar = nn.Linear(cin, latent_dim)
+
+    def forward(self, x):
+        features, h = [], x
+        for stage in self.stages:
+            h = stage(h)
+            features.append(h)
+        h = h.mean((2, 3))
+        mu, logvar = self.mu(h), self.logvar(h)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        return mu, logvar, z, features
+
+
+class ConvDecoder(nn.Module):
+    """facegan's ConvDecoder (G): linear layer to a [C, 4, 4] map (ReLU), 4x4 stride-2 transposed
+    convolutions with batch norm and ReLU up to the image size (channels base * image / side, at
+    most max_channels), 3x3 convolution and tanh; optionally a 1x1-projected skip map joined at its
+    side (open_set's attribute_skip_size)."""
+
+    def __init__(self, in_dim, image_size, base=32, max_channels=256, start=4, skip_size=0, skip_in=0, skip_ch=0):
+        super().__init__()
+        channels_at = lambda side: min(base * max(image_size // side, 1), max_channels)  # noqa: E731
+        self.start, self.skip_size = start, skip_size
+        size, cin = start, channels_at(start)
+        self.fc = nn.Linear(in_dim, cin * size * size)
+        self.stages = nn.ModuleList()
+        while size < image_size:
+            size *= 2
+            if skip_size == size // 2:
+                cin += skip_ch
+            out = channels_at(size)
+            self.stages.append(nn.Sequential(nn.ConvTranspose2d(cin, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out),
+                                             nn.ReLU()))
+            cin = out
+        self.head = nn.Sequential(nn.Conv2d(cin, 3, 3, 1, 1), nn.Tanh())
+        self.skip = nn.Conv2d(skip_in, skip_ch, 1) if skip_size else None
+
+    def forward(self, z, skip=None):
+        s = self.start
+        h = F.relu(self.fc(z)).view(z.shape[0], -1, s, s)
+        for stage in self.stages:
+            if s == self.skip_size:
+                h = torch.cat((h, F.relu(self.skip(skip))), 1)
+            h = stage(h)
+            s *= 2
+        return self.head(h)
+
+
+class PatchFeatures(nn.Module):
+    """reference_nets.patchgan (facegan's PatchDiscriminator) that also returns the activation of
+    every block before the logit layer (Bao et al.'s L_GD matches them)."""
+
+    def __init__(self, input_nc, ndf, n_layers):
+        super().__init__()
+        seq = reference_nets.patchgan(input_nc, ndf=ndf, n_layers=n_layers, norm="batch")
+        # Blocks: [conv, lrelu], then [conv, bn, lrelu] per layer, then the logit conv.
+        self.blocks = nn.ModuleList([seq[0:2]] + [seq[2 + 3 * i:5 + 3 * i] for i in range(n_layers)]
+                                    + [seq[2 + 3 * n_layers:]])
+
+    def forward_features(self, x):
+        features, h = [], x
+        for block in self.blocks[:-1]:
+            h = block(h)
+            features.append(h)
+        return self.blocks[-1](h), features
+
+    def forward(self, x):
+        return self.forward_features(x)[0]
+
+
+class OpenSet:
+    """OpenSetTask's train step (Bao et al. Alg. 1 as facegan runs it): I/C on L_I; f_I(x_s) from I in
+    eval mode; one pass of A and G; D on x_a vs the detached x'; A and G on L_KL + L_GR + L_GD + L_GC
+    with I and D frozen. Optimizers: I/C, A+G (one), D."""
+
+    data = staticmethod(random_identity_pairs)
+
+    def __init__(self, size, num_identities=160, skip_size=0, skip_channels=16):
+        levels = unet_depth(size)
+        self.i = IdentityNet(num_identities)
+        self.a = VariationalEncoder(levels)
+        skip_in = 0
+        if skip_size:  # trunk stage of side skip_size
+            skip_in = self.a.stages[levels - unet_depth(skip_size) - 1][0].out_channels
+        self.g = ConvDecoder(128 + 64, size, skip_size=skip_size, skip_in=skip_in, skip_ch=skip_channels)
+        self.skip_stage = levels - unet_depth(skip_size) - 1 if skip_size else None
+        self.d = PatchFeatures(3, 32, 3)
+        for net in (self.i, self.a, self.g, self.d):
+            init_normal(net)
+        self.opt_i = adam(self.i.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_g = adam(list(self.a.parameters()) + list(self.g.parameters()), lr=5e-4, betas=(0.5, 0.999))
+        self.opt_d = adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.networks = [self.i, self.a, self.g, self.d]
+
+    def identity_fixed(self, x):
+        """I with batch norm in eval mode (as OpenSetTask::identity_fixed)."""
+        self.i.eval()
+        out = self.i(x)
+        self.i.train()
+        return out
+
+    def decode(self, f, a_out):
+        mu, logvar, z, features = a_out
+        skip = features[self.skip_stage] if self.skip_stage is not None else None
+        return self.g(torch.cat((f, z), 1), skip)
+
+    def train_step(self, batch):
+        xs, xa, _, sid, aid, same = batch
+        # 1. I/C on L_I (softmax cross entropy over both images of each pair; -1 = unlabeled).
+        _, logits = self.i(torch.cat((xs, xa), 0))
+        loss_i = F.cross_entropy(logits, torch.cat((sid, aid), 0), ignore_index=-1)
+        self.opt_i.zero_grad()
+        loss_i.backward()
+        self.opt_i.step()
+        with torch.no_grad():
+            f_source, _ = self.identity_fixed(xs)
+        # 2. One pass of A and G.
+        a_out = self.a(xa)
+        fake = self.decode(f_source, a_out)
+        # 3. D: x_a real, x' (detached) fake; vanilla GAN.
+        real_logits = self.d(xa)
+        fake_logits = self.d(fake.detach())
+        loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        self.opt_d.zero_grad()
+        loss_d.backward()
+        self.opt_d.step()
+        # 4. A and G with I/C and D frozen.
+        set_requires_grad(self.d, False)
+        set_requires_grad(self.i, False)
+        mu, logvar = a_out[0], a_out[1]
+        kl = 0.001 * (0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)).sum(1).mean()
+        weights = same + (1.0 - same) * 0.1
+        gr = (weights * (fake - xa).square().flatten(1).mean(1)).mean()
+        _, fake_feats = self.d.forward_features(fake)
+        with torch.no_grad():
+            _, real_feats = self.d.forward_features(xa)
+        gd = sum(F.mse_loss(f, r) for f, r in zip(fake_feats, real_feats))
+        f_fake, _ = self.identity_fixed(fake)
+        gc = F.mse_loss(f_fake, f_source)
+        loss_g = kl + gr + gd + gc
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        self.opt_g.step()
+        set_requires_grad(self.d, True)
+        set_requires_grad(self.i, True)
+        return loss_g
+
+    def infer(self, x, y):
+        """mix(x_s, x_a) in eval mode: G([f_I(x_s), mean of A(x_a)])."""
+        f, _ = self.i(x)
+        return self.decode(f, self.a(y))
 
 
 BUILDERS = {
     "pix2pix": Pix2Pix,
     "derl_deexpression": Pix2Pix,
     "derl_classify": DeRLClassify,
+    "open_set": OpenSet,
 }
 
 
@@ -244,7 +488,8 @@ def no_inplace(task):
 
 def measure_train(args):
     n = max(8, 4 * args.batch)
-    loader = torch.utils.data.DataLoader(random_pairs(args.size, n), batch_size=args.batch, shuffle=True,
+    make_data = getattr(BUILDERS[args.task], "data", random_pairs)
+    loader = torch.utils.data.DataLoader(make_data(args.size, n), batch_size=args.batch, shuffle=True,
                                          drop_last=True, num_workers=0)
     torch.manual_seed(0)
     task = BUILDERS[args.task](args.size)
@@ -274,7 +519,8 @@ def measure_train(args):
             "steps": args.steps, "warmup": args.warmup, "threads": torch.get_num_threads(),
             "steps_per_s": steps_per_s, "images_per_s": steps_per_s * args.batch,
             "steps_per_cpu_s": steps_per_cpu_s, "images_per_cpu_s": steps_per_cpu_s * args.batch, "peak_rss_mib": peak,
-            "baseline_rss_mib": BASELINE_MIB, "peak_rss_delta_mib": peak - BASELINE_MIB, "parameters": parameters}
+            "baseline_rss_mib": BASELINE_MIB, "peak_rss_delta_mib": peak - BASELINE_MIB, "parameters": parameters,
+            "adam": "fused" if ADAM_KWARGS.get("fused") else "default"}
 
 
 def measure_infer(args):
@@ -286,13 +532,14 @@ def measure_infer(args):
     for net in task.networks:
         net.eval()
     x = torch.rand(1, 3, args.size, args.size) * 2 - 1
+    y2 = torch.rand(1, 3, args.size, args.size) * 2 - 1  # the second image of two-image inferences (mix)
     ms, cpu_ms = [], []
     with torch.inference_mode():
         for _ in range(max(args.warmup, 1)):
-            task.infer(x)
+            task.infer(x, y2)
         for _ in range(args.runs):
             t0, c0 = time.perf_counter(), time.process_time()
-            y = task.infer(x)
+            y = task.infer(x, y2)
             ms.append((time.perf_counter() - t0) * 1e3)
             cpu_ms.append((time.process_time() - c0) * 1e3)
             assert y.shape[0] == 1
@@ -343,6 +590,8 @@ def main():
     p.add_argument("--infer", action="store_true")
     p.add_argument("--optimizer", action="store_true")
     p.add_argument("--no-inplace", action="store_true", help="diagnostic: activations out of place")
+    p.add_argument("--fused-adam", action="store_true",
+                   help="comparison: torch.optim.Adam(fused=True) in every builder (the kernel of facegan's FusedAdam)")
     p.add_argument("--list", action="store_true")
     args = p.parse_args()
     if args.list:
@@ -351,6 +600,8 @@ def main():
     if args.task is None:
         p.error("--task is required")
     torch.set_num_threads(args.threads)
+    if args.fused_adam:
+        ADAM_KWARGS["fused"] = True
     if args.optimizer:
         result = measure_optimizer(args)
     else:
