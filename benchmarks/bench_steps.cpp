@@ -98,10 +98,19 @@ struct BenchTask {
   std::function<json(int64_t size)> spec;
   /// The data set spec (data::create_dataset) giving the keys the task reads, `n` samples of `size`.
   std::function<json(int64_t size, int64_t n)> data;
-  /// Single-image inference: the task's generator or classifier on x [1, 3, S, S]; y is a second
-  /// image of the same shape for the tasks whose inference reads two (open_set's mix(x_s, x_a)).
-  std::function<torch::Tensor(train::Task& task, const torch::Tensor& x, const torch::Tensor& y)> infer;
+  /// Single-image inference: prepares its inputs before the clock (x, y: two random images
+  /// [1, 3, S, S] in [-1, 1]; a task may build more, e.g. makeup's rendered pair) and returns the call
+  /// that is timed: the task's generator or classifier on x, open_set's mix(x, y), makeup's transfer.
+  std::function<std::function<torch::Tensor()>(train::Task& task, const torch::Tensor& x, const torch::Tensor& y)> infer;
 };
+
+/// BenchTask::infer for a task whose inference is one call on the first image.
+template <class Fn>
+auto on_x(Fn fn) {
+  return [fn](train::Task& t, const torch::Tensor& x, const torch::Tensor&) -> std::function<torch::Tensor()> {
+    return [fn, &t, x] { return fn(t, x); };
+  };
+}
 
 json synthetic_pairs(int64_t size, int64_t n) {
   return json{{"type", "synthetic_pairs"}, {"pairing", "neutralize"}, {"size", size}, {"num_samples", n}, {"seed", 0}};
@@ -144,18 +153,58 @@ json open_set_spec(int64_t size) {
               {"optimizer_discriminator", {{"lr", 0.0002}, {"beta1", 0.5}}}};
 }
 
+/// configs/makeup_synthetic.json's training pairs, n of them.
+json synthetic_makeup(int64_t size, int64_t n) {
+  return json{{"type", "synthetic_makeup"}, {"size", size}, {"expression_probability", 0.0}, {"num_samples", n},
+              {"split", "train"}};
+}
+
+/// configs/makeup_synthetic.json's makeup task (network sizes, losses, optimizers); the image size
+/// comes from the data (the global U-Net's depth 6 needs sides divisible by 64). Kept in step with
+/// benchmarks/python/bench_steps.py's Makeup by the harness's parameter-count check.
+json makeup_spec(int64_t) {
+  const json unet16 = {{"base_channels", 16}, {"norm", "instance"}};
+  json global = unet16, region = unet16, remover = unet16;
+  global["depth"] = 6;
+  region["depth"] = 5;
+  remover["depth"] = 6;
+  const json patch = {{"base_channels", 32}, {"num_layers", 3}, {"norm", "instance"}};
+  const json adam = {{"lr", 0.0002}, {"beta1", 0.5}, {"beta2", 0.999}};
+  return json{{"type", "makeup"},
+              {"generator",
+               {{"global", global},
+                {"region", region},
+                {"crop_size", 32},
+                {"box_padding", 0.15},
+                {"regions", {"eyes", "lips", "skin"}},
+                {"per_region", true},
+                {"use_global", true}}},
+              {"remover", remover},
+              {"discriminator", patch},
+              {"style_discriminator", patch},
+              {"adversarial", {{"type", "lsgan"}}},
+              {"style_adversarial", {{"type", "lsgan"}}},
+              {"identity", {{"type", "l1"}, {"weight", 10.0}}},
+              {"style", {{"type", "l1"}, {"weight", 10.0}}},
+              {"histogram", {{"type", "l1"}, {"weight", 0.0}}},
+              {"use_style_discriminator", true},
+              {"use_style_loss", true},
+              {"optimizer_g", adam},
+              {"optimizer_d", adam}};
+}
+
 std::vector<BenchTask> bench_tasks() {
   return {
       {"pix2pix",
        [](int64_t s) { return json{{"type", "pix2pix"}, {"generator", pix2pix_generator(s)}}; },
        synthetic_pairs,
-       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) { return dynamic_cast<models::Pix2PixTask&>(t).generator()->forward(x); }},
+       on_x([](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::Pix2PixTask&>(t).generator()->forward(x); })},
       {"derl_deexpression",
        [](int64_t s) {
          return json{{"type", "derl"}, {"stage", "deexpression"}, {"generator", pix2pix_generator(s)}, {"theta", 100.0}};
        },
        synthetic_pairs,
-       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) { return dynamic_cast<models::DeRLTask&>(t).generator()->forward(x); }},
+       on_x([](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).generator()->forward(x); })},
       {"derl_classify",
        [](int64_t s) {
          // configs/derl_synthetic.json's stage 2 (the generator frozen at its random initialisation:
@@ -168,12 +217,22 @@ std::vector<BenchTask> bench_tasks() {
                      {"optimizer_c", {{"lr", 0.001}, {"beta1", 0.9}}}};
        },
        synthetic_pairs,
-       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) { return dynamic_cast<models::DeRLTask&>(t).classify_logits(x); }},
+       on_x([](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).classify_logits(x); })},
       {"open_set", open_set_spec, synthetic_identity_pairs,
        // mix(x_s, x_a) in eval mode: f_I(x_s) from I, z_a = A(x_a)'s mean, G([f_I, z_a]) (what
        // models::OpenSet::mix computes).
-       [](train::Task& t, const torch::Tensor& x, const torch::Tensor& y) {
-         return dynamic_cast<models::OpenSetTask&>(t).mix(x, y);
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor& y) -> std::function<torch::Tensor()> {
+         return [&t, x, y] { return dynamic_cast<models::OpenSetTask&>(t).mix(x, y); };
+       }},
+      {"makeup", makeup_spec, synthetic_makeup,
+       // transfer(x, y) on a rendered pair (W(x, y), x's areas and landmarks prepared as a data set
+       // gives them): models::Makeup::transfer(batch), i.e. G's deltas and their composition at
+       // intensity 1. The random images are not used: the pair must carry consistent geometry.
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) -> std::function<torch::Tensor()> {
+         auto pairs = data::create_dataset(synthetic_makeup(x.size(2), 1), "bench makeup pair");
+         const data::Batch batch = data::collate({pairs->get(0)});
+         const models::Makeup model = models::Makeup::from_task(dynamic_cast<models::MakeupTask&>(t));
+         return [model, batch] { return model.transfer(batch); };
        }},
   };
 }
@@ -419,13 +478,14 @@ json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
   for (auto& [name, net] : task->networks()) net->eval();
   const torch::Tensor x = torch::rand({1, 3, a.size, a.size}) * 2 - 1;
   const torch::Tensor x2 = torch::rand({1, 3, a.size, a.size}) * 2 - 1;
+  const std::function<torch::Tensor()> call = bt.infer(*task, x, x2);
   std::vector<double> ms, cpu_ms;
   {
     c10::InferenceMode guard;
-    for (int64_t i = 0; i < std::max<int64_t>(a.warmup, 1); ++i) bt.infer(*task, x, x2);
+    for (int64_t i = 0; i < std::max<int64_t>(a.warmup, 1); ++i) call();
     for (int64_t i = 0; i < a.runs; ++i) {
       const double t0 = now_s(), c0 = cpu_s();
-      const torch::Tensor y = bt.infer(*task, x, x2);
+      const torch::Tensor y = call();
       ms.push_back((now_s() - t0) * 1e3);
       cpu_ms.push_back((cpu_s() - c0) * 1e3);
       TORCH_CHECK(y.defined() && y.size(0) == 1, "inference returned ", y.sizes());

@@ -40,6 +40,7 @@ CASES = [
     # Batch 2, not 1: A's last trunk stage is a 1x1 map with batch norm at 64 px, which needs more
     # than one value per channel in training (batch 1 fails in both languages).
     ("open_set", 64, 2, 3, 15),
+    ("makeup", 64, 1, 3, 15),
 ]
 # Single-image inference cases: (task, size, runs).
 INFER_CASES = [
@@ -47,6 +48,7 @@ INFER_CASES = [
     ("pix2pix", 256, 10),
     ("derl_classify", 64, 20),
     ("open_set", 64, 20),
+    ("makeup", 64, 20),
 ]
 # The reproduction tables of the paper issues with their longer schedules (program, arguments).
 TABLES = [

@@ -469,11 +469,225 @@ class OpenSet:
         return self.decode(f, self.a(y))
 
 
+# ----------------------------------------------------------------------------------------------
+# PairedCycleGAN (Chang et al. 2018): configs/makeup_synthetic.json's makeup task. The U-Nets are
+# reference_nets.unet with instance norm (facegan's UNetGenerator with conditioning channels is that
+# network on cat(x, cond)); the discriminators reference_nets.patchgan with instance norm.
+
+EYES = list(range(17, 27)) + list(range(36, 48))
+LIPS = list(range(48, 68))
+SKIN = list(range(68))
+AREA_LANDMARKS = [EYES, LIPS, SKIN]
+
+
+def template_landmarks(size):
+    """A plausible 68-point (iBUG order) face on a size x size image: jaw arc, brows, nose, eyes,
+    outer and inner lips. The makeup step's cost does not depend on where the boxes lie (the crops are
+    crop_size x crop_size whatever the box), only that the boxes are valid; see docs/benchmarks.md."""
+    pts = []
+    for i in range(17):  # jaw: from the left temple under the chin to the right one
+        t = math.pi - i * math.pi / 16
+        pts.append((0.5 + 0.4 * math.cos(t), 0.35 + 0.57 * math.sin(t)))
+    for x0 in (0.18, 0.58):  # brows
+        pts += [(x0 + 0.06 * k, 0.28 - 0.03 * math.sin(math.pi * k / 4)) for k in range(5)]
+    pts += [(0.5, 0.35 + 0.05 * k) for k in range(4)]  # nose bridge
+    pts += [(0.42 + 0.04 * k, 0.6) for k in range(5)]  # nostrils
+    for cx in (0.32, 0.68):  # eyes
+        pts += [(cx + 0.07 * math.cos(math.pi - k * math.pi / 3), 0.38 - 0.03 * math.sin(math.pi - k * math.pi / 3))
+                for k in range(6)]
+    pts += [(0.5 + 0.15 * math.cos(math.pi - k * math.pi / 6), 0.75 - 0.06 * math.sin(math.pi - k * math.pi / 6))
+            for k in range(12)]  # outer lips
+    pts += [(0.5 + 0.1 * math.cos(math.pi - k * math.pi / 4), 0.75 - 0.03 * math.sin(math.pi - k * math.pi / 4))
+            for k in range(8)]  # inner lips
+    assert len(pts) == 68
+    return torch.tensor(pts) * size
+
+
+def area_boxes(landmarks, area, padding=0.15):
+    """facegan's area_boxes: the square box (x0, y0, x1, y1) about an area's landmarks, grown by
+    padding times its side on every side; [N, 4]."""
+    p = landmarks[:, AREA_LANDMARKS[area]] + 0.5
+    lo, hi = p.min(1).values, p.max(1).values
+    centre = (lo + hi) / 2
+    side = (hi - lo).max(1, keepdim=True).values.clamp_min(2.0) * (1 + 2 * padding)
+    return torch.cat((centre - side / 2, centre + side / 2), 1)
+
+
+def box_theta(boxes, h, w):
+    x0, y0, x1, y1 = boxes.unbind(1)
+    a, b = (x1 - x0) / w, (x0 + x1) / w - 1
+    c, d = (y1 - y0) / h, (y0 + y1) / h - 1
+    z = torch.zeros_like(a)
+    return torch.stack((torch.stack((a, z, b), 1), torch.stack((z, c, d), 1)), 1)
+
+
+def crop_boxes(images, boxes, size):
+    theta = box_theta(boxes, images.shape[2], images.shape[3])
+    grid = F.affine_grid(theta, [images.shape[0], images.shape[1], size, size], align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def paste_boxes(crops, boxes, h, w):
+    t = box_theta(boxes, h, w)
+    a, b, c, d = t[:, 0, 0], t[:, 0, 2], t[:, 1, 1], t[:, 1, 2]
+    z = torch.zeros_like(a)
+    inv = torch.stack((torch.stack((1 / a, z, -b / a), 1), torch.stack((z, 1 / c, -d / c), 1)), 1)
+    grid = F.affine_grid(inv, [crops.shape[0], crops.shape[1], h, w], align_corners=False)
+    return F.grid_sample(crops, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def makeup_unet(cond, depth, ngf=16):
+    """facegan's UNetGenerator(3, 3, depth, base 16, instance norm, cond_channels cond): the
+    reference U-Net on cat(x, cond)."""
+    return reference_nets.unet(3 + cond, 3, num_downs=depth, ngf=ngf, norm="instance")
+
+
+def zero_unet_output(net):
+    """facegan's zero_unet_output: the outermost up-convolution (its "up.0") zeroed."""
+    upconv = net.model[3]
+    assert isinstance(upconv, nn.ConvTranspose2d)
+    with torch.no_grad():
+        upconv.weight.zero_()
+        upconv.bias.zero_()
+
+
+class MakeupGenerator(nn.Module):
+    """facegan's MakeupGenerator G(x, y): global U-Net on cat(x, W(x, y), areas) and per area (eyes,
+    lips, skin) a U-Net on crop_size crops of x and of cat(W(x, y), area mask), its output pasted
+    back (affine_grid / grid_sample: 3 grid_sample calls per area) and masked; x + the deltas."""
+
+    def __init__(self, crop_size=32, delta_scale=2.0):
+        super().__init__()
+        self.crop_size, self.delta_scale = crop_size, delta_scale
+        self.global_path = makeup_unet(6, 6)
+        self.regions = nn.ModuleList([makeup_unet(4, 5) for _ in range(3)])
+
+    def deltas(self, x, warped, areas, landmarks):
+        h, w = x.shape[2], x.shape[3]
+        glob = self.delta_scale * self.global_path(torch.cat((x, warped, areas), 1))
+        out = []
+        for k, region in enumerate(self.regions):
+            mk = areas[:, k:k + 1]
+            boxes = area_boxes(landmarks, k)
+            cx = crop_boxes(x, boxes, self.crop_size)
+            cond = crop_boxes(torch.cat((warped, mk), 1), boxes, self.crop_size)
+            r = paste_boxes(self.delta_scale * region(torch.cat((cx, cond), 1)), boxes, h, w)
+            out.append(mk * (glob + r))
+        return torch.stack(out, 1)
+
+    def forward(self, x, warped, areas, landmarks):
+        return (x + self.deltas(x, warped, areas, landmarks).sum(1)).clamp(-1, 1)
+
+
+def remove_makeup(remover, y, areas, delta_scale=2.0):
+    """F(y) = clamp(y + (union of y's areas) * delta_scale * F_net(cat(y, areas)), -1, 1)."""
+    return (y + areas.max(1, keepdim=True).values * delta_scale * remover(torch.cat((y, areas), 1))).clamp(-1, 1)
+
+
+def random_makeup_pairs(size, n):
+    """n makeup pairs with the keys MakeupTask reads: source, reference, warped, target images in
+    [-1, 1]; source/reference areas (0/1 eyes, lips, skin from the landmark boxes); source/reference
+    landmarks (template_landmarks jittered by up to 1.5 px); inverse_warp_grid (identity grid plus a
+    small displacement)."""
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(n, 3, size, size, generator=g) * 2 - 1 for _ in range(4)]
+    landmarks = [template_landmarks(size) + (torch.rand(n, 68, 2, generator=g) - 0.5) * 3 for _ in range(2)]
+    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+
+    def areas(lm):
+        masks = []
+        for k in range(3):
+            b = area_boxes(lm, k, 0.0)
+            m = ((xs >= b[:, 0, None, None]) & (xs <= b[:, 2, None, None]) & (ys >= b[:, 1, None, None])
+                 & (ys <= b[:, 3, None, None]))
+            masks.append(m)
+        masks[2] = masks[2] & ~masks[0] & ~masks[1]  # areas are disjoint: skin is what is left
+        return torch.stack(masks, 1).float()
+
+    base = torch.stack((xs, ys), -1) / size * 2 - 1
+    grid = base.expand(n, -1, -1, -1) + (torch.rand(n, size, size, 2, generator=g) - 0.5) * 0.02
+    source, reference, warped, target = images
+    return torch.utils.data.TensorDataset(source, reference, warped, target, areas(landmarks[0]), areas(landmarks[1]),
+                                          landmarks[0], landmarks[1], grid)
+
+
+def lsgan_d(real, fake):
+    return (real - 1).square().mean() + fake.square().mean()
+
+
+def lsgan_g(fake):
+    return (fake - 1).square().mean()
+
+
+class Makeup:
+    """MakeupTask's train step: one forward of G(x, y), F(y), the identity cycle F(G(x, y)) and the
+    style cycle G(F(y), warp_to_y(G(x, y))); D step (D_Y, D_X, D_S on detached fakes, LSGAN halved);
+    G + F step with the discriminators frozen (three LSGAN terms, 10 * L1 identity and style cycles).
+    Optimizers: G and F (one), the three discriminators (one)."""
+
+    data = staticmethod(random_makeup_pairs)
+
+    def __init__(self, size):
+        self.g = MakeupGenerator()
+        self.f = makeup_unet(3, 6)
+        self.d_x = reference_nets.patchgan(3, ndf=32, n_layers=3, norm="instance")
+        self.d_y = reference_nets.patchgan(3, ndf=32, n_layers=3, norm="instance")
+        self.d_s = reference_nets.patchgan(6, ndf=32, n_layers=3, norm="instance")
+        for net in (self.g, self.f, self.d_x, self.d_y, self.d_s):
+            init_normal(net)
+        for net in [self.g.global_path, *self.g.regions, self.f]:
+            zero_unet_output(net)
+        self.discriminators = [self.d_x, self.d_y, self.d_s]
+        self.opt_g = adam(list(self.g.parameters()) + list(self.f.parameters()), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = adam([p for d in self.discriminators for p in d.parameters()], lr=2e-4, betas=(0.5, 0.999))
+        self.networks = [self.g, self.f, *self.discriminators]
+
+    def train_step(self, batch):
+        x, y, warped, target, x_areas, y_areas, x_lm, y_lm, inverse_grid = batch
+        transfer = self.g(x, warped, x_areas, x_lm)
+        removal = remove_makeup(self.f, y, y_areas)
+        identity_cycle = remove_makeup(self.f, transfer, x_areas)
+        ref = F.grid_sample(transfer, inverse_grid, mode="bilinear", padding_mode="border", align_corners=False)
+        style_cycle = self.g(removal, ref, y_areas, y_lm)
+        # D step on detached fakes.
+        for d in self.discriminators:
+            set_requires_grad(d, True)
+        fake_y, fake_x = transfer.detach(), removal.detach()
+        loss_d = (0.5 * lsgan_d(self.d_y(y), self.d_y(fake_y)) + 0.5 * lsgan_d(self.d_x(x), self.d_x(fake_x))
+                  + 0.5 * lsgan_d(self.d_s(torch.cat((y, warped), 1)), self.d_s(torch.cat((y, fake_y), 1))))
+        self.opt_d.zero_grad()
+        loss_d.backward()
+        self.opt_d.step()
+        # G + F step with the discriminators frozen.
+        for d in self.discriminators:
+            set_requires_grad(d, False)
+        loss_g = (lsgan_g(self.d_y(transfer)) + lsgan_g(self.d_x(removal))
+                  + lsgan_g(self.d_s(torch.cat((y, transfer), 1)))
+                  + 10.0 * F.l1_loss(identity_cycle, x) + 10.0 * F.l1_loss(style_cycle, y))
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        self.opt_g.step()
+        for d in self.discriminators:
+            set_requires_grad(d, True)
+        return loss_g
+
+    def infer_inputs(self, x, y):
+        """One pair with consistent geometry (as the C++ side renders one): x, W(x, y), x's areas
+        and landmarks."""
+        _, _, warped, _, x_areas, _, x_lm, _, _ = random_makeup_pairs(x.shape[2], 1)[0:1]
+        return x, warped, x_areas, x_lm
+
+    def infer(self, x, warped, areas, landmarks):
+        """Makeup::transfer at intensity 1 on every area: x + the sum of G's deltas, clamped."""
+        return (x + self.g.deltas(x, warped, areas, landmarks).sum(1)).clamp(-1, 1)
+
+
 BUILDERS = {
     "pix2pix": Pix2Pix,
     "derl_deexpression": Pix2Pix,
     "derl_classify": DeRLClassify,
     "open_set": OpenSet,
+    "makeup": Makeup,
 }
 
 
@@ -533,13 +747,14 @@ def measure_infer(args):
         net.eval()
     x = torch.rand(1, 3, args.size, args.size) * 2 - 1
     y2 = torch.rand(1, 3, args.size, args.size) * 2 - 1  # the second image of two-image inferences (mix)
+    inputs = task.infer_inputs(x, y2) if hasattr(task, "infer_inputs") else (x, y2)
     ms, cpu_ms = [], []
     with torch.inference_mode():
         for _ in range(max(args.warmup, 1)):
-            task.infer(x, y2)
+            task.infer(*inputs)
         for _ in range(args.runs):
             t0, c0 = time.perf_counter(), time.process_time()
-            y = task.infer(x, y2)
+            y = task.infer(*inputs)
             ms.append((time.perf_counter() - t0) * 1e3)
             cpu_ms.append((time.process_time() - c0) * 1e3)
             assert y.shape[0] == 1
