@@ -102,6 +102,10 @@ struct BenchTask {
   /// [1, 3, S, S] in [-1, 1]; a task may build more, e.g. makeup's rendered pair) and returns the call
   /// that is timed: the task's generator or classifier on x, open_set's mix(x, y), makeup's transfer.
   std::function<std::function<torch::Tensor()>(train::Task& task, const torch::Tensor& x, const torch::Tensor& y)> infer;
+  /// --check: deterministic outputs of the task on a batch with every network in eval() (loss terms,
+  /// inference), for benchmarks/python/bench_steps.py --check to recompute with the same weights.
+  /// Empty for the tasks whose mirror is checked otherwise (pix2pix, DeRL: reference_nets' counts).
+  std::function<std::map<std::string, torch::Tensor>(train::Task& task, const data::Batch& batch)> check;
 };
 
 /// BenchTask::infer for a task whose inference is one call on the first image.
@@ -223,6 +227,16 @@ std::vector<BenchTask> bench_tasks() {
        // models::OpenSet::mix computes).
        [](train::Task& t, const torch::Tensor& x, const torch::Tensor& y) -> std::function<torch::Tensor()> {
          return [&t, x, y] { return dynamic_cast<models::OpenSetTask&>(t).mix(x, y); };
+       },
+       [](train::Task& t, const data::Batch& b) {
+         auto& task = dynamic_cast<models::OpenSetTask&>(t);
+         const models::OpenSetLosses l = task.generator_losses(b);
+         return std::map<std::string, torch::Tensor>{{"identity", task.identity_loss(b)},
+                                                     {"kl", l.kl},
+                                                     {"gr", l.reconstruction},
+                                                     {"gd", l.discriminator_matching},
+                                                     {"gc", l.classifier_matching},
+                                                     {"mix", task.mix(b.at("source"), b.at("attribute"))}};
        }},
       {"makeup", makeup_spec, synthetic_makeup,
        // transfer(x, y) on a rendered pair (W(x, y), x's areas and landmarks prepared as a data set
@@ -233,6 +247,15 @@ std::vector<BenchTask> bench_tasks() {
          const data::Batch batch = data::collate({pairs->get(0)});
          const models::Makeup model = models::Makeup::from_task(dynamic_cast<models::MakeupTask&>(t));
          return [model, batch] { return model.transfer(batch); };
+       },
+       [](train::Task& t, const data::Batch& b) {
+         auto& task = dynamic_cast<models::MakeupTask&>(t);
+         std::map<std::string, torch::Tensor> out = task.generator_losses(b);
+         const models::MakeupForward fw = task.forward(b, true);
+         out["transfer"] = fw.transfer;
+         out["removal"] = fw.removal;
+         out["style_cycle"] = fw.style_cycle;
+         return out;
        }},
   };
 }
@@ -257,7 +280,7 @@ int64_t total_parameters(train::Task& task) {
 struct BenchDone {};
 
 struct Args {
-  std::string task;
+  std::string task, check;
   int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
   bool infer = false, optimizer = false, list = false, fused_adam = false, manual_loop = false;
 };
@@ -290,6 +313,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--fused-adam") a.fused_adam = a.manual_loop = true;
     else if (flag == "--manual-loop") a.manual_loop = true;
     else if (flag == "--list") a.list = true;
+    else if (flag == "--check") a.check = value();
     else throw ConfigError("unknown flag '" + flag + "' (see the top of benchmarks/bench_steps.cpp)");
   }
   if (!a.list && a.task.empty()) throw ConfigError("--task: required");
@@ -566,6 +590,60 @@ json measure_optimizer(const BenchTask& bt, const Args& a) {
               {"parameters", parameters}, {"adam_ms", median_of(adam_ms)}, {"fused_adam_ms", median_of(fused_ms)}};
 }
 
+/// --check FILE: the task (seed 0) with every network in eval(), one batch of the data set and the
+/// task's check outputs, written as a torch archive (networks/<name>/..., batch/<key>, outputs/<key>)
+/// that Python reads with torch.jit.load: the Python mirror loads the same weights, recomputes the
+/// outputs on the same batch and compares (bench_steps.py --check FILE).
+json measure_check(const BenchTask& bt, const Args& a) {
+  if (!bt.check) throw ConfigError("--check: task '" + bt.name + "' has no check outputs");
+  torch::manual_seed(0);
+  std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
+  auto dataset = data::create_dataset(bt.data(a.size, a.batch), "bench data");
+  std::vector<data::Sample> samples;
+  for (size_t i = 0; i < dataset->size(); ++i) samples.push_back(dataset->get(i));
+  const data::Batch batch = data::collate(samples);
+  // Weights away from the initialisation (makeup's zero_init makes G and F return their input, which
+  // would check nothing): N(0, 1/fan_in) matrices, 1 + U(-0.2, 0.2) norm scales, U(-0.2, 0.2) other
+  // vectors, and batch-norm statistics away from (0, 1), so that every layer and buffer counts.
+  torch::manual_seed(1);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, net] : task->networks()) {
+      for (auto& p : net->named_parameters()) {
+        torch::Tensor& t = p.value();
+        if (t.dim() > 1) {
+          t.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(t[0].numel())));
+        } else {
+          t.uniform_(-0.2, 0.2);
+          if (p.key().find("norm.weight") != std::string::npos) t.add_(1.0);
+        }
+      }
+      for (auto& b : net->named_buffers()) {
+        if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
+        if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 1.5);
+      }
+    }
+  }
+  torch::serialize::OutputArchive archive, networks, batch_archive, outputs;
+  for (auto& [name, net] : task->networks()) {
+    net->eval();
+    torch::serialize::OutputArchive sub;
+    net->save(sub);
+    networks.write(name, sub);
+  }
+  for (const auto& [key, value] : batch.tensors) batch_archive.write(key, value);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& [key, value] : bt.check(*task, batch)) outputs.write(key, value.detach());
+  }
+  archive.write("networks", networks);
+  archive.write("batch", batch_archive);
+  archive.write("outputs", outputs);
+  archive.save_to(a.check);
+  return json{{"language", "cpp"}, {"mode", "check"}, {"task", bt.name}, {"size", a.size}, {"batch", a.batch},
+              {"file", a.check}, {"parameters", total_parameters(*task)}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -580,7 +658,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     const BenchTask& bt = find_task(tasks, a.task);
-    const json result = a.optimizer ? measure_optimizer(bt, a)
+    const json result = !a.check.empty() ? measure_check(bt, a)
+                        : a.optimizer     ? measure_optimizer(bt, a)
                         : a.infer   ? measure_infer(bt, a, baseline_mib)
                                     : measure_train(bt, a, baseline_mib);
     std::cout << result.dump() << std::endl;

@@ -410,11 +410,34 @@ class OpenSet:
         self.networks = [self.i, self.a, self.g, self.d]
 
     def identity_fixed(self, x):
-        """I with batch norm in eval mode (as OpenSetTask::identity_fixed)."""
+        """I with batch norm in eval mode, its mode restored after (as OpenSetTask::identity_fixed)."""
+        was_training = self.i.training
         self.i.eval()
         out = self.i(x)
-        self.i.train()
+        self.i.train(was_training)
         return out
+
+    def identity_loss(self, batch):
+        """L_I: softmax cross entropy over both images of each pair (-1 = unlabeled)."""
+        xs, xa, _, sid, aid, _ = batch
+        _, logits = self.i(torch.cat((xs, xa), 0))
+        return F.cross_entropy(logits, torch.cat((sid, aid), 0), ignore_index=-1)
+
+    def generator_terms(self, batch, f_source, a_out, fake):
+        """The weighted A+G terms (OpenSetTask::losses_for): L_KL, L_GR (per-pair weights), L_GD on
+        D's activations, L_GC on f_I."""
+        _, xa, _, _, _, same = batch
+        mu, logvar = a_out[0], a_out[1]
+        kl = 0.001 * (0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)).sum(1).mean()
+        weights = same + (1.0 - same) * 0.1
+        gr = (weights * (fake - xa).square().flatten(1).mean(1)).mean()
+        _, fake_feats = self.d.forward_features(fake)
+        with torch.no_grad():
+            _, real_feats = self.d.forward_features(xa)
+        gd = sum(F.mse_loss(f, r) for f, r in zip(fake_feats, real_feats))
+        f_fake, _ = self.identity_fixed(fake)
+        gc = F.mse_loss(f_fake, f_source)
+        return {"kl": kl, "gr": gr, "gd": gd, "gc": gc}
 
     def decode(self, f, a_out):
         mu, logvar, z, features = a_out
@@ -422,10 +445,9 @@ class OpenSet:
         return self.g(torch.cat((f, z), 1), skip)
 
     def train_step(self, batch):
-        xs, xa, _, sid, aid, same = batch
-        # 1. I/C on L_I (softmax cross entropy over both images of each pair; -1 = unlabeled).
-        _, logits = self.i(torch.cat((xs, xa), 0))
-        loss_i = F.cross_entropy(logits, torch.cat((sid, aid), 0), ignore_index=-1)
+        xs, xa = batch[0], batch[1]
+        # 1. I/C on L_I.
+        loss_i = self.identity_loss(batch)
         self.opt_i.zero_grad()
         loss_i.backward()
         self.opt_i.step()
@@ -445,17 +467,7 @@ class OpenSet:
         # 4. A and G with I/C and D frozen.
         set_requires_grad(self.d, False)
         set_requires_grad(self.i, False)
-        mu, logvar = a_out[0], a_out[1]
-        kl = 0.001 * (0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)).sum(1).mean()
-        weights = same + (1.0 - same) * 0.1
-        gr = (weights * (fake - xa).square().flatten(1).mean(1)).mean()
-        _, fake_feats = self.d.forward_features(fake)
-        with torch.no_grad():
-            _, real_feats = self.d.forward_features(xa)
-        gd = sum(F.mse_loss(f, r) for f, r in zip(fake_feats, real_feats))
-        f_fake, _ = self.identity_fixed(fake)
-        gc = F.mse_loss(f_fake, f_source)
-        loss_g = kl + gr + gd + gc
+        loss_g = sum(self.generator_terms(batch, f_source, a_out, fake).values())
         self.opt_g.zero_grad()
         loss_g.backward()
         self.opt_g.step()
@@ -467,6 +479,23 @@ class OpenSet:
         """mix(x_s, x_a) in eval mode: G([f_I(x_s), mean of A(x_a)])."""
         f, _ = self.i(x)
         return self.decode(f, self.a(y))
+
+    batch_keys = ["source", "attribute", "target", "source_identity", "attribute_identity", "same"]
+
+    def check_outputs(self, batch):
+        """What bench_steps --check writes (OpenSetTask::generator_losses, identity_loss, mix), every
+        network in eval()."""
+        f_source, _ = self.identity_fixed(batch[0])
+        a_out = self.a(batch[1])
+        out = self.generator_terms(batch, f_source, a_out, self.decode(f_source, a_out))
+        out["identity"] = self.identity_loss(batch)
+        out["mix"] = self.infer(batch[0], batch[1])
+        return out
+
+    def check_parameters(self):
+        """Parameters and buffers per C++ network name, in the C++ registration order."""
+        return {name: (list(net.parameters()), list(net.buffers()))
+                for name, net in zip(("identity", "attribute", "generator", "discriminator"), self.networks)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -549,6 +578,21 @@ def zero_unet_output(net):
     with torch.no_grad():
         upconv.weight.zero_()
         upconv.bias.zero_()
+
+
+def unet_flat_parameters(net):
+    """A reference_nets.unet's parameters in facegan's UNetGenerator order (down.0 .. down.D-1, then
+    up.0 .. up.D-1; each level its convolution, then its norm): the recursive blocks unrolled."""
+    down, up, block = [], [], net
+    while block is not None:
+        layers = list(block.model)
+        convs = [m for m in layers if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.InstanceNorm2d, nn.BatchNorm2d))]
+        sub = next((m for m in layers if isinstance(m, reference_nets.UnetBlock)), None)
+        split = next(i for i, m in enumerate(convs) if isinstance(m, nn.ConvTranspose2d))
+        down.append(convs[:split])
+        up.append(convs[split:])
+        block = sub
+    return [p for level in down + up for m in level for p in m.parameters()]
 
 
 class MakeupGenerator(nn.Module):
@@ -642,13 +686,28 @@ class Makeup:
         self.opt_d = adam([p for d in self.discriminators for p in d.parameters()], lr=2e-4, betas=(0.5, 0.999))
         self.networks = [self.g, self.f, *self.discriminators]
 
-    def train_step(self, batch):
+    def forward(self, batch):
+        """MakeupTask::forward: G(x, y), F(y), F(G(x, y)), G(F(y), G(x, y) warped onto y's geometry)."""
         x, y, warped, target, x_areas, y_areas, x_lm, y_lm, inverse_grid = batch
         transfer = self.g(x, warped, x_areas, x_lm)
         removal = remove_makeup(self.f, y, y_areas)
         identity_cycle = remove_makeup(self.f, transfer, x_areas)
         ref = F.grid_sample(transfer, inverse_grid, mode="bilinear", padding_mode="border", align_corners=False)
         style_cycle = self.g(removal, ref, y_areas, y_lm)
+        return transfer, removal, identity_cycle, style_cycle
+
+    def g_terms(self, batch, fw):
+        """MakeupTask::g_terms: three LSGAN generator terms and the 10 * L1 identity and style cycles."""
+        x, y = batch[0], batch[1]
+        transfer, removal, identity_cycle, style_cycle = fw
+        return {"g_adv_y": lsgan_g(self.d_y(transfer)), "f_adv_x": lsgan_g(self.d_x(removal)),
+                "g_adv_s": lsgan_g(self.d_s(torch.cat((y, transfer), 1))),
+                "identity": 10.0 * F.l1_loss(identity_cycle, x), "style": 10.0 * F.l1_loss(style_cycle, y)}
+
+    def train_step(self, batch):
+        x, y, warped = batch[0], batch[1], batch[2]
+        fw = self.forward(batch)
+        transfer, removal = fw[0], fw[1]
         # D step on detached fakes.
         for d in self.discriminators:
             set_requires_grad(d, True)
@@ -661,9 +720,7 @@ class Makeup:
         # G + F step with the discriminators frozen.
         for d in self.discriminators:
             set_requires_grad(d, False)
-        loss_g = (lsgan_g(self.d_y(transfer)) + lsgan_g(self.d_x(removal))
-                  + lsgan_g(self.d_s(torch.cat((y, transfer), 1)))
-                  + 10.0 * F.l1_loss(identity_cycle, x) + 10.0 * F.l1_loss(style_cycle, y))
+        loss_g = sum(self.g_terms(batch, fw).values())
         self.opt_g.zero_grad()
         loss_g.backward()
         self.opt_g.step()
@@ -680,6 +737,23 @@ class Makeup:
     def infer(self, x, warped, areas, landmarks):
         """Makeup::transfer at intensity 1 on every area: x + the sum of G's deltas, clamped."""
         return (x + self.g.deltas(x, warped, areas, landmarks).sum(1)).clamp(-1, 1)
+
+    batch_keys = ["source", "reference", "warped", "target", "source_areas", "reference_areas", "source_landmarks",
+                  "reference_landmarks", "inverse_warp_grid"]
+
+    def check_outputs(self, batch):
+        """What bench_steps --check writes (MakeupTask::generator_losses and forward)."""
+        fw = self.forward(batch)
+        out = self.g_terms(batch, fw)
+        out.update(transfer=fw[0], removal=fw[1], style_cycle=fw[3])
+        return out
+
+    def check_parameters(self):
+        """Parameters per C++ network name in the C++ order (the U-Nets flat: down levels, then up)."""
+        g = [p for net in [self.g.global_path, *self.g.regions] for p in unet_flat_parameters(net)]
+        out = {"g": (g, []), "f": (unet_flat_parameters(self.f), [])}
+        out.update({name: (list(d.parameters()), []) for name, d in zip(("d_x", "d_y", "d_s"), self.discriminators)})
+        return out
 
 
 BUILDERS = {
@@ -793,6 +867,44 @@ def measure_optimizer(args):
     return result
 
 
+def check(args):
+    """--check FILE (written by bench_steps --check): loads the C++ networks' weights into the mirror by
+    position (every shape must match), rebuilds the batch, recomputes the outputs with every network in
+    eval() and compares them; exits non-zero on a mismatch."""
+    archive = torch.jit.load(args.check)
+    tensors = dict(archive.named_parameters())
+    tensors.update(archive.named_buffers())
+    task = BUILDERS[args.task](args.size)
+    for name, (params, buffers) in task.check_parameters().items():
+        cpp_p = [v for k, v in archive.named_parameters() if k.startswith(f"networks.{name}.")]
+        cpp_b = [v for k, v in archive.named_buffers() if k.startswith(f"networks.{name}.")]
+        if [tuple(t.shape) for t in cpp_p] != [tuple(t.shape) for t in params]:
+            raise SystemExit(f"check: network {name}: parameter shapes differ")
+        if [tuple(t.shape) for t in cpp_b] != [tuple(t.shape) for t in buffers]:
+            raise SystemExit(f"check: network {name}: buffer shapes differ")
+        with torch.no_grad():
+            for dst, src in zip(params + buffers, cpp_p + cpp_b):
+                dst.copy_(src)
+    for net in task.networks:
+        net.eval()
+    batch = [tensors[f"batch.{k}"] for k in task.batch_keys]
+    with torch.no_grad():
+        outputs = task.check_outputs(batch)
+    result, worst = {}, 0.0
+    for key, value in outputs.items():
+        ref = tensors[f"outputs.{key}"]
+        diff = (value - ref).abs().max().item()
+        scale = max(ref.abs().max().item(), 1e-12)
+        result[key] = {"cpp": ref.flatten()[0].item(), "python": value.flatten()[0].item(), "max_abs_diff": diff}
+        worst = max(worst, diff / scale)
+    missing = sorted(k[len("outputs."):] for k in tensors if k.startswith("outputs.") and k[len("outputs."):] not in outputs)
+    ok = worst < 1e-4 and not missing
+    print(json.dumps({"language": "python", "mode": "check", "task": args.task, "ok": ok, "worst_relative_diff": worst,
+                      "missing": missing, "outputs": result}), flush=True)
+    if not ok:
+        raise SystemExit(1)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=sorted(BUILDERS))
@@ -808,6 +920,7 @@ def main():
     p.add_argument("--fused-adam", action="store_true",
                    help="comparison: torch.optim.Adam(fused=True) in every builder (the kernel of facegan's FusedAdam)")
     p.add_argument("--list", action="store_true")
+    p.add_argument("--check", default=None, help="compare with the outputs of bench_steps --check FILE")
     args = p.parse_args()
     if args.list:
         print("\n".join(BUILDERS))
@@ -817,6 +930,9 @@ def main():
     torch.set_num_threads(args.threads)
     if args.fused_adam:
         ADAM_KWARGS["fused"] = True
+    if args.check:
+        check(args)
+        return
     if args.optimizer:
         result = measure_optimizer(args)
     else:
