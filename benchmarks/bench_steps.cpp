@@ -29,6 +29,7 @@
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/torch.h>
 
 #include <sys/resource.h>
@@ -280,7 +281,7 @@ int64_t total_parameters(train::Task& task) {
 struct BenchDone {};
 
 struct Args {
-  std::string task, check;
+  std::string task, check, profile;
   int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
   bool infer = false, optimizer = false, list = false, fused_adam = false, manual_loop = false;
 };
@@ -314,6 +315,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--manual-loop") a.manual_loop = true;
     else if (flag == "--list") a.list = true;
     else if (flag == "--check") a.check = value();
+    else if (flag == "--profile") a.profile = value();
     else throw ConfigError("unknown flag '" + flag + "' (see the top of benchmarks/bench_steps.cpp)");
   }
   if (!a.list && a.task.empty()) throw ConfigError("--task: required");
@@ -476,12 +478,24 @@ json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
   trainer.set_progress_stream(null_stream);
 
   double t_start = now_s(), t_end = 0.0, c_start = cpu_s(), c_end = 0.0, peak = 0.0;
+  // --profile FILE: the Kineto profiler's CPU trace (chrome://tracing JSON, input shapes recorded) of
+  // the timed steps, as Python's torch.autograd.profiler.profile(record_shapes=True) writes it; the
+  // timings of such a run include the profiler's own cost.
+  namespace prof = torch::autograd::profiler;
+  const torch::profiler::impl::ProfilerConfig profile_config(torch::profiler::impl::ProfilerState::KINETO,
+                                                             /*report_input_shapes=*/true);
+  const std::set<torch::profiler::impl::ActivityType> cpu_only{torch::profiler::impl::ActivityType::CPU};
+  if (!a.profile.empty()) prof::prepareProfiler(profile_config, cpu_only);
   trainer.on_step([&](int64_t step, const train::StepValues&) {
-    if (step == a.warmup) t_start = now_s(), c_start = cpu_s();
+    if (step == a.warmup) {
+      if (!a.profile.empty()) prof::enableProfiler(profile_config, cpu_only);
+      t_start = now_s(), c_start = cpu_s();
+    }
     if (step == a.warmup + a.steps) {
       t_end = now_s();
       c_end = cpu_s();
       peak = peak_rss_mib();
+      if (!a.profile.empty()) prof::disableProfiler()->save(a.profile);
       throw BenchDone{};
     }
   });

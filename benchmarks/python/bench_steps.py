@@ -788,6 +788,10 @@ def measure_train(args):
         net.train()  # as the C++ trainer does; a task keeps its frozen networks in eval() itself
     step, t_start, c_start = 0, time.perf_counter(), time.process_time()
     total = args.warmup + args.steps
+    # --profile FILE: the autograd profiler's chrome trace of the timed steps (as bench_steps --profile).
+    profiler = torch.autograd.profiler.profile(record_shapes=True) if args.profile else None
+    if profiler is not None and args.warmup == 0:
+        profiler.__enter__()
     while step < total:
         for batch in loader:
             loss = task.train_step(batch)
@@ -796,10 +800,15 @@ def measure_train(args):
                 raise SystemExit(f"non-finite loss at step {step}")
             step += 1
             if step == args.warmup:
+                if profiler is not None:
+                    profiler.__enter__()
                 t_start, c_start = time.perf_counter(), time.process_time()
             if step == total:
                 break
     t_end, c_end = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        profiler.export_chrome_trace(args.profile)
     peak = peak_rss_mib()
     steps_per_s = args.steps / (t_end - t_start)
     steps_per_cpu_s = args.steps / (c_end - c_start)
@@ -920,6 +929,7 @@ def main():
     p.add_argument("--fused-adam", action="store_true",
                    help="comparison: torch.optim.Adam(fused=True) in every builder (the kernel of facegan's FusedAdam)")
     p.add_argument("--list", action="store_true")
+    p.add_argument("--profile", default=None, help="write the autograd profiler's trace of the timed steps here")
     p.add_argument("--check", default=None, help="compare with the outputs of bench_steps --check FILE")
     args = p.parse_args()
     if args.list:
