@@ -99,6 +99,28 @@ if "$facegan" infer remove --checkpoint "$ckpt1" --image "$work/mk/face_000001.p
   --out "$work/x2.png" 2> "$work/err7.log"; then fail "remove with a DeRL checkpoint accepted"; fi
 grep -q "derl" "$work/err7.log" || fail "remove with a DeRL checkpoint: $(cat "$work/err7.log")"
 
+# infer mix with a tiny open-set run (32 px), on two rendered faces of another size: the output has
+# the identity image's size; a DeRL checkpoint is refused, and an open_set one by neutralize.
+open_set=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/open_set_tiny.json
+"$facegan" train --config "$open_set" --set trainer.out_dir="$work/open_set" > "$work/open_set.log"
+grep -q "completed at step 2" "$work/open_set.log" || fail "open_set train: $(tail -3 "$work/open_set.log")"
+ckpt4=$(ls "$work/open_set/checkpoints"/ckpt_*.pt | tail -1)
+"$facegan" render --out "$work/os" --count 2 --set size=48 > /dev/null
+"$facegan" infer mix --checkpoint "$ckpt4" --image "$work/os/face_000000.png" --attribute "$work/os/face_000001.png" \
+  --out "$work/mix.png" > "$work/mix.log"
+grep -q "wrote $work/mix.png" "$work/mix.log" || fail "infer mix: $(cat "$work/mix.log")"
+# PNG signature, then the IHDR chunk: width and height as big-endian 32-bit integers at bytes 16-23.
+[ "$(od -An -tx1 -N8 "$work/mix.png" | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "infer mix wrote no PNG"
+[ "$(od -An -tu1 -j16 -N8 "$work/mix.png" | tr -s ' ' | sed 's/^ //')" = "0 0 0 48 0 0 0 48" ] ||
+  fail "infer mix wrote $(od -An -tu1 -j16 -N8 "$work/mix.png"), expected a 48x48 image"
+if "$facegan" infer mix --checkpoint "$ckpt1" --image "$work/os/face_000000.png" --attribute "$work/os/face_000001.png" \
+  --out "$work/x3.png" 2> "$work/err8.log"; then fail "mix with a DeRL checkpoint accepted"; fi
+grep -q "written by task 'derl', not 'open_set'" "$work/err8.log" || fail "mix with a DeRL checkpoint: $(cat "$work/err8.log")"
+[ ! -e "$work/x3.png" ] || fail "mix with a DeRL checkpoint wrote an image"
+if "$facegan" infer neutralize --checkpoint "$ckpt4" --image "$work/os/face_000000.png" --out "$work/x4.png" \
+  2> "$work/err9.log"; then fail "neutralize with an open_set checkpoint accepted"; fi
+grep -q "written by task 'open_set', not 'derl'" "$work/err9.log" || fail "neutralize with an open_set checkpoint: $(cat "$work/err9.log")"
+
 # report: the runs above on one page.
 "$facegan" report --runs "$work" --out "$work/report.html" > "$work/report.log"
 grep -q "sections" "$work/report.log" || fail "report: $(cat "$work/report.log")"
