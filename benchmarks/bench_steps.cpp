@@ -518,9 +518,17 @@ json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
   const torch::Tensor x2 = torch::rand({1, 3, a.size, a.size}) * 2 - 1;
   const std::function<torch::Tensor()> call = bt.infer(*task, x, x2);
   std::vector<double> ms, cpu_ms;
+  namespace prof = torch::autograd::profiler;
+  const torch::profiler::impl::ProfilerConfig profile_config(torch::profiler::impl::ProfilerState::KINETO,
+                                                             /*report_input_shapes=*/true);
+  const std::set<torch::profiler::impl::ActivityType> cpu_only{torch::profiler::impl::ActivityType::CPU};
   {
     c10::InferenceMode guard;
     for (int64_t i = 0; i < std::max<int64_t>(a.warmup, 1); ++i) call();
+    if (!a.profile.empty()) {  // --profile FILE: the timed calls' trace, as in the train measurement
+      prof::prepareProfiler(profile_config, cpu_only);
+      prof::enableProfiler(profile_config, cpu_only);
+    }
     for (int64_t i = 0; i < a.runs; ++i) {
       const double t0 = now_s(), c0 = cpu_s();
       const torch::Tensor y = call();
@@ -528,6 +536,7 @@ json measure_infer(const BenchTask& bt, const Args& a, double baseline_mib) {
       cpu_ms.push_back((cpu_s() - c0) * 1e3);
       TORCH_CHECK(y.defined() && y.size(0) == 1, "inference returned ", y.sizes());
     }
+    if (!a.profile.empty()) prof::disableProfiler()->save(a.profile);
   }
   const double peak = peak_rss_mib();
   return json{{"language", "cpp"},

@@ -835,12 +835,18 @@ def measure_infer(args):
     with torch.inference_mode():
         for _ in range(max(args.warmup, 1)):
             task.infer(*inputs)
+        profiler = torch.autograd.profiler.profile(record_shapes=True) if args.profile else None
+        if profiler is not None:
+            profiler.__enter__()
         for _ in range(args.runs):
             t0, c0 = time.perf_counter(), time.process_time()
             y = task.infer(*inputs)
             ms.append((time.perf_counter() - t0) * 1e3)
             cpu_ms.append((time.process_time() - c0) * 1e3)
             assert y.shape[0] == 1
+        if profiler is not None:
+            profiler.__exit__(None, None, None)
+            profiler.export_chrome_trace(args.profile)
     peak = peak_rss_mib()
     return {"language": "python", "mode": "infer", "task": args.task, "size": args.size, "runs": args.runs,
             "threads": torch.get_num_threads(), "latency_ms": statistics.median(ms), "latency_ms_min": min(ms),
