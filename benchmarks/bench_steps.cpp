@@ -9,8 +9,9 @@
 //           samples, evaluation or logs), timed from the end of the warm-up steps to the end of the
 //           last step by the trainer's on_step callback.
 //   bench_steps --task pix2pix --size 256 --infer --runs 20 --threads 1
-//       -> {"latency_ms" (median), "latency_ms_min", ...}: one image through the task's inference
-//          network (eval mode, c10::InferenceMode).
+//       -> {"latency_ms" (median), "latency_ms_min", ...}: one call of the task's inference (eval
+//          mode, c10::InferenceMode; inputs prepared before the clock): pix2pix's G on one image,
+//          open_set's mix(x_s, x_a), makeup's Makeup::transfer on a rendered pair.
 //   bench_steps --task pix2pix --size 64 --optimizer --runs 10 --threads 1
 //       -> {"adam_ms", "fused_adam_ms", ...}: the optimizer step alone (every group of the task, random
 //          gradients): torch::optim::Adam as the trainer builds it, and at::_fused_adam_ (the kernel
@@ -21,6 +22,12 @@
 //          the same loader, one host read per step) whose StepContext steps each group with
 //          at::_fused_adam_; --manual-loop runs the same loop with torch::optim::Adam, to separate the
 //          trainer's own cost from the optimizer's.
+//   bench_steps --task open_set --size 64 --batch 2 --check FILE
+//       -> writes the task's networks (weights perturbed away from the initialisation), one batch and
+//          the task's deterministic outputs in eval mode; bench_steps.py --check FILE recomputes them
+//          with the Python mirror (the harness runs this before timing).
+//   --profile FILE (with a train or --infer measurement): the Kineto CPU trace of the timed steps or
+//       calls (chrome://tracing JSON, input shapes), as bench_steps.py --profile writes it.
 //   bench_steps --list   the tasks of the table, one per line.
 //
 // Adding a task = one entry in bench_tasks() here and one builder in bench_steps.py's BUILDERS.
@@ -682,9 +689,9 @@ int main(int argc, char** argv) {
     }
     const BenchTask& bt = find_task(tasks, a.task);
     const json result = !a.check.empty() ? measure_check(bt, a)
-                        : a.optimizer     ? measure_optimizer(bt, a)
-                        : a.infer   ? measure_infer(bt, a, baseline_mib)
-                                    : measure_train(bt, a, baseline_mib);
+                        : a.optimizer        ? measure_optimizer(bt, a)
+                        : a.infer            ? measure_infer(bt, a, baseline_mib)
+                                             : measure_train(bt, a, baseline_mib);
     std::cout << result.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {

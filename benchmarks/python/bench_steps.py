@@ -1,16 +1,20 @@
 """The Python side of the C++ vs Python benchmark harness (benchmarks/run_harness.py).
 
 The same networks as facegan's tasks, written in plain PyTorch (pix2pix's from reference_nets.py,
-which mirrors pytorch-CycleGAN-and-pix2pix layer for layer), trained with the loop a researcher would
-write: a DataLoader on the calling thread, the task's G/D step order, torch.optim.Adam with its
-defaults apart from the task's lr and betas, and one .item() per step (the C++ trainer's one host
-read). Same flags and JSON keys as benchmarks/bench_steps.cpp; one measurement per process so that
-the peak resident set size (resource.getrusage ru_maxrss) belongs to it.
+which mirrors pytorch-CycleGAN-and-pix2pix layer for layer; DeRL's, open_set's and makeup's written
+out from facegan's blocks), trained with the loop a researcher would write: a DataLoader on the
+calling thread, the task's G/D step order, torch.optim.Adam with its defaults apart from the task's lr
+and betas (--fused-adam: fused=True, the kernel of facegan's FusedAdam), and one .item() per step (the
+C++ trainer's one host read). Same flags and JSON keys as benchmarks/bench_steps.cpp; one measurement
+per process so that the peak resident set size (resource.getrusage ru_maxrss) belongs to it.
 
-    python bench_steps.py --task pix2pix --size 64 --batch 1 --steps 20 --warmup 3 --threads 1
+    python bench_steps.py --task pix2pix --size 64 --batch 1 --steps 20 --warmup 3 --threads 1 [--fused-adam]
     python bench_steps.py --task pix2pix --size 256 --infer --runs 20 --threads 1
     python bench_steps.py --task pix2pix --size 64 --optimizer --runs 10 --threads 1   (Adam step alone,
         default / foreach / fused implementations; a diagnostic)
+    python bench_steps.py --task open_set --size 64 --check FILE   (FILE from bench_steps --check: the
+        C++ weights loaded into the mirror, the outputs recomputed and compared; exit 1 on a mismatch)
+    --profile FILE   the autograd profiler's chrome trace of the timed steps or calls
 
 Adding a task = one builder in BUILDERS here and one entry in bench_tasks() of bench_steps.cpp.
 """
