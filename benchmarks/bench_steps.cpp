@@ -657,8 +657,10 @@ json measure_check(const BenchTask& bt, const Args& a) {
   torch::serialize::OutputArchive archive, networks, batch_archive, outputs;
   for (auto& [name, net] : task->networks()) {
     net->eval();
+    // A copy: an archive holds the tensors themselves until it is saved, and the train step below
+    // changes the networks' tensors in place.
     torch::serialize::OutputArchive sub;
-    net->save(sub);
+    net->clone()->save(sub);
     networks.write(name, sub);
   }
   for (const auto& [key, value] : batch.tensors) batch_archive.write(key, value);
@@ -666,9 +668,25 @@ json measure_check(const BenchTask& bt, const Args& a) {
     torch::NoGradGuard no_grad;
     for (const auto& [key, value] : bt.check(*task, batch)) outputs.write(key, value.detach());
   }
+  // Then one train step on the same batch (train mode, torch seeded with 2, every group stepped by
+  // at::_fused_adam_ as train::FusedAdam does): the weights and buffers after it check the step
+  // order, the losses' gradients and the optimizer groups, which the eval outputs above do not.
+  torch::serialize::OutputArchive after, step_losses;
+  for (auto& [name, net] : task->networks()) net->train();
+  torch::manual_seed(2);
+  ManualContext ctx(task->optimizer_groups(), /*fused=*/true);
+  const train::StepOutput step = task->train_step(batch, ctx);
+  for (const auto& [key, value] : step.losses) step_losses.write(key, value.detach());
+  for (auto& [name, net] : task->networks()) {
+    torch::serialize::OutputArchive sub;
+    net->save(sub);
+    after.write(name, sub);
+  }
   archive.write("networks", networks);
   archive.write("batch", batch_archive);
   archive.write("outputs", outputs);
+  archive.write("after", after);
+  archive.write("step_losses", step_losses);
   archive.save_to(a.check);
   return json{{"language", "cpp"}, {"mode", "check"}, {"task", bt.name}, {"size", a.size}, {"batch", a.batch},
               {"file", a.check}, {"parameters", total_parameters(*task)}};

@@ -381,14 +381,20 @@ def markdown(r):
     if r.get("checks"):
         lines += ["## Mirror checks (same weights, same batch)", "",
                   "`bench_steps --check` writes the task's networks (weights perturbed away from the initialisation), "
-                  "one batch of its data set and its deterministic outputs with every network in eval(); "
-                  "`bench_steps.py --check` loads the weights into the Python mirror and recomputes them.", "",
-                  "| task | px | batch | outputs compared | largest relative difference | result |", "|---|---|---|---|---|---|"]
+                  "one batch of its data set, its deterministic outputs with every network in eval(), and every weight "
+                  "and buffer after one train step on that batch (train mode, torch seeded, fused Adam); "
+                  "`bench_steps.py --check` loads the weights into the Python mirror, recomputes the outputs, runs the "
+                  "same train step (Adam(fused=True)) and compares.", "",
+                  "| task | px | batch | outputs compared | largest relative difference | after one train step: largest "
+                  "|Δ| over weights and buffers | result |", "|---|---|---|---|---|---|---|"]
         for c in r["checks"]:
-            outs = ", ".join(c["python"].get("outputs", {}))
+            py_c = c["python"]
+            outs = ", ".join(py_c.get("outputs", {}))
+            step = (f"{py_c['step_max_abs_diff']:.2g} over {py_c['step_elements']:,} values"
+                    if "step_max_abs_diff" in py_c else "–")
             lines.append(f"| {c['task']} | {c['size']} | {c['batch']} | {outs} | "
-                         f"{c['python'].get('worst_relative_diff', float('nan')):.2g} | "
-                         f"{'OK' if c['python'].get('ok') else 'MISMATCH'} |")
+                         f"{py_c.get('worst_relative_diff', float('nan')):.2g} | {step} | "
+                         f"{'OK' if py_c.get('ok') else 'MISMATCH'} |")
         lines.append("")
     lines += [
         "## Train step (C++ `train::Trainer` vs a plain PyTorch loop)",

@@ -889,14 +889,22 @@ def measure_optimizer(args):
 def check(args):
     """--check FILE (written by bench_steps --check): loads the C++ networks' weights into the mirror by
     position (every shape must match), rebuilds the batch, recomputes the outputs with every network in
-    eval() and compares them; exits non-zero on a mismatch."""
+    eval() and compares them; then runs one train step (train mode, torch seeded with 2, Adam with
+    fused=True as the C++ trainer's FusedAdam) and compares every weight and buffer after it with the
+    C++ ones. Prints one JSON line; exits 1 on a mismatch."""
+    ADAM_KWARGS["fused"] = True
     archive = torch.jit.load(args.check)
     tensors = dict(archive.named_parameters())
     tensors.update(archive.named_buffers())
     task = BUILDERS[args.task](args.size)
-    for name, (params, buffers) in task.check_parameters().items():
-        cpp_p = [v for k, v in archive.named_parameters() if k.startswith(f"networks.{name}.")]
-        cpp_b = [v for k, v in archive.named_buffers() if k.startswith(f"networks.{name}.")]
+    layout = task.check_parameters()
+
+    def cpp_tensors(prefix, name):
+        return ([v for k, v in archive.named_parameters() if k.startswith(f"{prefix}.{name}.")],
+                [v for k, v in archive.named_buffers() if k.startswith(f"{prefix}.{name}.")])
+
+    for name, (params, buffers) in layout.items():
+        cpp_p, cpp_b = cpp_tensors("networks", name)
         if [tuple(t.shape) for t in cpp_p] != [tuple(t.shape) for t in params]:
             raise SystemExit(f"check: network {name}: parameter shapes differ")
         if [tuple(t.shape) for t in cpp_b] != [tuple(t.shape) for t in buffers]:
@@ -917,9 +925,29 @@ def check(args):
         result[key] = {"cpp": ref.flatten()[0].item(), "python": value.flatten()[0].item(), "max_abs_diff": diff}
         worst = max(worst, diff / scale)
     missing = sorted(k[len("outputs."):] for k in tensors if k.startswith("outputs.") and k[len("outputs."):] not in outputs)
-    ok = worst < 1e-4 and not missing
+
+    # One train step, then every weight and buffer against the C++ ones.
+    for net in task.networks:
+        net.train()
+    torch.manual_seed(2)
+    task.train_step(batch)
+    step_worst, step_elems, step_total = 0.0, 0, 0
+    for name, (params, buffers) in layout.items():
+        cpp_p, cpp_b = cpp_tensors("after", name)
+        if len(cpp_p) != len(params) or len(cpp_b) != len(buffers):
+            raise SystemExit(f"check: network {name}: the file has no weights after the train step")
+        for mine, ref in zip(params + buffers, cpp_p + cpp_b):
+            if not mine.is_floating_point():
+                step_worst = max(step_worst, float((mine != ref).any()))
+                continue
+            d = (mine.detach() - ref).abs()
+            step_worst = max(step_worst, d.max().item())
+            step_elems += int((d > 1e-6).sum())
+            step_total += d.numel()
+    ok = worst < 1e-4 and not missing and step_worst < 1e-5
     print(json.dumps({"language": "python", "mode": "check", "task": args.task, "ok": ok, "worst_relative_diff": worst,
-                      "missing": missing, "outputs": result}), flush=True)
+                      "missing": missing, "outputs": result, "step_max_abs_diff": step_worst,
+                      "step_elements_off_by_1e-6": step_elems, "step_elements": step_total}), flush=True)
     if not ok:
         raise SystemExit(1)
 
