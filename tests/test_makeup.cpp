@@ -429,6 +429,16 @@ TEST_CASE("makeup loss terms: each weight and switch removes exactly its term", 
     o.style_adversarial = json{{"type", "lsgan"}, {"weight", 0.0}};
     check_only(terms(o), "g_adv_s");
   }
+  {
+    // F's adversarial term has its own spec; null (the default) means the shared `adversarial`.
+    auto o = base_opts;
+    o.removal_adversarial = json{{"type", "lsgan"}, {"weight", 0.0}};
+    check_only(terms(o), "f_adv_x");
+    o.removal_adversarial = json{{"type", "lsgan"}, {"weight", 3.0}};
+    CHECK(terms(o).at("f_adv_x").item<float>() == Approx(3 * base.at("f_adv_x").item<float>()).epsilon(1e-5));
+    o.removal_adversarial = json{{"type", "no_such_loss"}};
+    CHECK_THROWS_WITH(models::MakeupTask(o), Catch::Contains("makeup.removal_adversarial"));
+  }
   // The identity term's gradient reaches F (its path is F(G(x, y))), the style term's reaches G.
   {
     torch::manual_seed(5);

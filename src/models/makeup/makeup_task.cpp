@@ -31,6 +31,9 @@ MakeupTask::MakeupTask(MakeupTaskOptions options) : options_(std::move(options))
   options_.style_discriminator.in_channels(6);
   adversarial_ = losses::create_loss_as<losses::AdversarialLoss>(options_.adversarial, "makeup.adversarial");
   style_adversarial_ = losses::create_loss_as<losses::AdversarialLoss>(options_.style_adversarial, "makeup.style_adversarial");
+  removal_adversarial_ = options_.removal_adversarial.is_null()
+                             ? adversarial_
+                             : losses::create_loss_as<losses::AdversarialLoss>(options_.removal_adversarial, "makeup.removal_adversarial");
   identity_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.identity, "makeup.identity");
   style_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.style, "makeup.style");
   histogram_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.histogram, "makeup.histogram");
@@ -94,7 +97,7 @@ std::map<std::string, torch::Tensor> MakeupTask::g_terms(const data::Batch& batc
   const torch::Tensor& y = batch.at("reference");
   std::map<std::string, torch::Tensor> t;
   t["g_adv_y"] = adversarial_->generator_loss(d_y_->forward(fw.transfer));
-  t["f_adv_x"] = adversarial_->generator_loss(d_x_->forward(fw.removal));
+  t["f_adv_x"] = removal_adversarial_->generator_loss(d_x_->forward(fw.removal));
   if (options_.use_style_discriminator) {
     t["g_adv_s"] = style_adversarial_->generator_loss(d_s_->forward(torch::cat({y, fw.transfer}, 1)));
   }
@@ -136,7 +139,7 @@ train::StepOutput MakeupTask::train_step(const data::Batch& batch, train::StepCo
     auto amp = ctx.autocast();
     const torch::Tensor fake_y = fw.transfer.detach(), fake_x = fw.removal.detach();
     const torch::Tensor d_y_loss = options_.d_loss_factor * adversarial_->discriminator_loss(d_y_->forward(y), d_y_->forward(fake_y));
-    const torch::Tensor d_x_loss = options_.d_loss_factor * adversarial_->discriminator_loss(d_x_->forward(x), d_x_->forward(fake_x));
+    const torch::Tensor d_x_loss = options_.d_loss_factor * removal_adversarial_->discriminator_loss(d_x_->forward(x), d_x_->forward(fake_x));
     d_total = d_y_loss + d_x_loss;
     out.losses["d_y"] = d_y_loss.detach();
     out.losses["d_x"] = d_x_loss.detach();

@@ -37,6 +37,11 @@ struct MakeupTaskOptions {
   /// Adversarial losses (loss registry). CycleGAN's least-squares GAN for D_X/D_Y and for D_S.
   json adversarial = json{{"type", "lsgan"}};
   json style_adversarial = json{{"type", "lsgan"}};
+  /// The D_X / F pair's own adversarial loss; null = the same as `adversarial`. F is the only
+  /// network that must move away from the identity map for the style cycle to carry any makeup
+  /// (with F = id, G = id satisfies both cycle losses exactly), so it may need a stronger push
+  /// than G, whose adversarial terms cost face fidelity.
+  json removal_adversarial = nullptr;
   /// ||F(G(x, y)) - x||_1 and ||G(F(y), G(x, y)) - y||_1 (reconstruction losses).
   json identity = json{{"type", "l1"}, {"weight", 10.0}};
   json style = json{{"type", "l1"}, {"weight", 10.0}};
@@ -64,6 +69,7 @@ struct MakeupTaskOptions {
     v("style_discriminator", style_discriminator);
     v("adversarial", adversarial);
     v("style_adversarial", style_adversarial);
+    v("removal_adversarial", removal_adversarial);
     v("identity", identity);
     v("style", style);
     v("histogram", histogram);
@@ -131,7 +137,7 @@ class MakeupTask : public train::Task {
   MakeupGenerator generator_{nullptr};
   UNetGenerator remover_{nullptr};
   PatchDiscriminator d_x_{nullptr}, d_y_{nullptr}, d_s_{nullptr};
-  std::shared_ptr<losses::AdversarialLoss> adversarial_, style_adversarial_;
+  std::shared_ptr<losses::AdversarialLoss> adversarial_, style_adversarial_, removal_adversarial_;
   std::shared_ptr<losses::ReconstructionLoss> identity_, style_, histogram_;
 };
 
