@@ -3,8 +3,11 @@
 
     ~/.cache/facegan/torch-2.13.0/bin/python benchmarks/run_harness.py --build build [--quick] [--tables]
 
-For every case of CASES it runs build/benchmarks/bench_steps (the library's real Trainer path) and
-benchmarks/python/bench_steps.py (the same networks in plain PyTorch, same torch install) in
+First the mirror checks of CHECKS (bench_steps --check, bench_steps.py --check: the Python mirror
+with the C++ weights must reproduce the task's outputs and one train step; the harness stops
+otherwise). Then for every case of CASES it runs build/benchmarks/bench_steps (the library's real
+Trainer path) and benchmarks/python/bench_steps.py (the same networks in plain PyTorch, same torch
+install; with torch.optim.Adam's default, and for train cases also with Adam(fused=True)) in
 alternation, `--repeats` times each, one process per measurement, and takes medians: train-step
 throughput and peak memory, single-image inference latency, as C++/Python ratios checked against
 the issue's targets. Then the renderer and loader throughput (bench_renderer, bench_loader), the
