@@ -16,12 +16,13 @@ torch::nn::AnyModule make_norm(Norm norm, int64_t channels) {
   TORCH_CHECK(false, "make_norm: unknown norm ", static_cast<int>(norm));
 }
 
-torch::nn::AnyModule make_activation(Activation activation, double negative_slope) {
+torch::nn::AnyModule make_activation(Activation activation, double negative_slope, bool inplace) {
   switch (activation) {
     case Activation::kReLU:
-      return torch::nn::AnyModule(torch::nn::ReLU());
+      return torch::nn::AnyModule(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(inplace)));
     case Activation::kLeakyReLU:
-      return torch::nn::AnyModule(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(negative_slope)));
+      return torch::nn::AnyModule(
+          torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(negative_slope).inplace(inplace)));
     case Activation::kTanh:
       return torch::nn::AnyModule(torch::nn::Tanh());
     case Activation::kSigmoid:
@@ -80,7 +81,10 @@ void ConvBlockImpl::reset() {
   }
   norm_ = make_norm(o.norm(), o.out_channels());
   if (!norm_.is_empty()) register_module("norm", norm_.ptr());
-  act_ = make_activation(o.activation(), o.negative_slope());
+  // In place: act_ always reads a tensor this block just made (conv or norm output, which neither
+  // backward needs), so nothing else sees it change; saves one feature map per block. pre_act_
+  // stays out of place: its input is the caller's (a U-Net skip, a residual input).
+  act_ = make_activation(o.activation(), o.negative_slope(), /*inplace=*/true);
   if (!act_.is_empty()) register_module("act", act_.ptr());
   if (o.dropout() > 0.0) dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout()));
 }

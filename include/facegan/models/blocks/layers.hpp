@@ -22,8 +22,9 @@ enum class Padding { kZeros, kReflect };
 /// Builds the normalisation layer for `channels` feature maps; an empty AnyModule for kNone.
 torch::nn::AnyModule make_norm(Norm norm, int64_t channels);
 
-/// Builds the activation; an empty AnyModule for kNone.
-torch::nn::AnyModule make_activation(Activation activation, double negative_slope = 0.2);
+/// Builds the activation; an empty AnyModule for kNone. `inplace` (ReLU, leaky ReLU) overwrites
+/// the input: only for inputs nothing else holds or needs for backward.
+torch::nn::AnyModule make_activation(Activation activation, double negative_slope = 0.2, bool inplace = false);
 
 /// pix2pix's rule: a convolution followed by batch norm needs no bias (the norm's shift replaces
 /// it); instance norm without affine parameters, or no norm, keeps the bias.
