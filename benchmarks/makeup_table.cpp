@@ -228,7 +228,7 @@ int main(int argc, char** argv) try {
     std::ostringstream sink;
     if (a.out.empty()) trainer.set_progress_stream(sink);
     auto t1 = Clock::now();
-    trainer.fit();
+    train::require_completed(trainer.fit());
     const double secs = std::chrono::duration<double>(Clock::now() - t1).count();
     for (auto& [name, m] : task->networks()) m->eval();
     Scores s;

@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
       auto faces = materialise(*data::create_dataset(faces_spec, "identity.data.train"));
       train::Trainer trainer(trainer_options(id_dir, identity_steps, threads), id_task, faces,
                              data::LoaderOptions(32).prefetch_threads(0));
-      id_ckpt = trainer.fit().checkpoint;
+      id_ckpt = train::require_completed(trainer.fit()).checkpoint;
       std::printf("identity classifier: %lld steps in %.0f s\n", (long long)identity_steps, seconds_since(t0));
     }
 
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         }
       });
-      trainer.fit();
+      train::require_completed(trainer.fit());
       const double train_s = seconds_since(t0);
       models::OpenSet model = models::OpenSet::from_task(*task);
       std::vector<torch::Tensor> outs;

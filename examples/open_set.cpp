@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     os_stage["trainer"]["out_dir"] = out + "/open_set";
 
     std::printf("stage 1: identity classifier\n");
-    const train::TrainResult id_result = train::Trainer::from_config(id_stage)->fit();
+    const train::TrainResult id_result = train::require_completed(train::Trainer::from_config(id_stage)->fit());
     std::printf("stage 2: open_set, I/C warm-started from %s\n", id_result.checkpoint.c_str());
     os_stage["task"]["identity_checkpoint"] = id_result.checkpoint;
     const train::TrainResult result = train::Trainer::from_config(os_stage)->fit();

@@ -357,6 +357,12 @@ TEST_CASE("SIGINT writes a checkpoint and returns interrupted", "[train]") {
   CHECK(r.step == 3);
   CHECK(r.checkpoint == dir + "/checkpoints/" + checkpoint_name(3));
   CHECK(fs::exists(r.checkpoint));
+  // Programs that chain fits stop here instead of going on with a 3-step model.
+  CHECK_THROWS_AS(require_completed(r), Interrupted);
+  CHECK_THROWS_WITH(require_completed(r), Catch::Contains("step 3") && Catch::Contains(r.checkpoint));
+  TrainResult done = r;
+  done.status = RunStatus::kCompleted;
+  CHECK(require_completed(done).checkpoint == r.checkpoint);
   fs::remove_all(dir);
 }
 

@@ -729,4 +729,13 @@ std::shared_ptr<torch::nn::Module> Trainer::ema_network(const std::string& name)
 }
 const LossScaler& Trainer::loss_scaler() const { return *impl_->scaler; }
 
+TrainResult require_completed(TrainResult result) {
+  if (result.status == RunStatus::kInterrupted) {
+    throw Interrupted("training interrupted by a signal at step " + std::to_string(result.step) +
+                      (result.checkpoint.empty() ? std::string(" (no checkpoint written)")
+                                                 : "; resume from " + result.checkpoint));
+  }
+  return result;
+}
+
 }  // namespace facegan::train

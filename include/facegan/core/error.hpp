@@ -32,6 +32,13 @@ class CheckpointError : public Error {
   using Error::Error;
 };
 
+/// A run stopped on SIGINT/SIGTERM (after writing its checkpoint) where the caller needed it to
+/// finish: programs that chain several trainings stop instead of going on with a partial model.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The message to show a user for `e`: LibTorch's errors (TORCH_CHECK) without their C++ stack
 /// trace, everything else as `what()`. Programs print this in their catch at `main`.
 inline std::string error_message(const std::exception& e) {

@@ -137,6 +137,11 @@ struct TrainResult {
   std::string checkpoint;
 };
 
+/// `result` when fit() completed; facegan::Interrupted (naming the step and the checkpoint
+/// to resume from) when a signal stopped it. For programs that train several models in a row
+/// (experiments, benchmarks): Ctrl-C must end the program, not only the current fit().
+TrainResult require_completed(TrainResult result);
+
 /// Host copies of one step's losses (name -> value), for callbacks.
 using StepValues = std::map<std::string, double>;
 

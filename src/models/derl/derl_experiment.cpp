@@ -37,7 +37,7 @@ DeRLStageRun train_derl_stage(const json& config, const std::string& stage,
   run.trainer = std::make_unique<train::Trainer>(options, run.task, std::move(train_data), loader, nullptr,
                                                  std::move(eval_data));
   if (progress) run.trainer->set_progress_stream(*progress);
-  run.checkpoint = run.trainer->fit().checkpoint;
+  run.checkpoint = train::require_completed(run.trainer->fit()).checkpoint;
   return run;
 }
 
