@@ -37,7 +37,7 @@ stage "2/3 open-set synthesis: identity classifier warm start, I/A/G/C/D trainin
 section "$out/open_set" "Open-set identity-preserving synthesis (Bao et al., CVPR 2018)" \
   "mix(x_s, x_a): the identity of x_s with everything else of x_a, for identities never seen in training, scored against the exact render. Uses the documented attribute-skip deviation (docs/open_set.md)."
 "$build/benchmarks/open_set_table" --config configs/open_set_synthetic_32.json --variants model --skip 8 \
-  --steps "$(steps 300)" --samples 600 --eval 60 --identity-steps "$(steps 150)" --probe-steps "$(steps 150)" \
+  --steps "$(steps 375)" --samples 1500 --eval 300 --identity-steps "$(steps 150)" --probe-steps "$(steps 150)" \
   --threads "$threads" --out "$out/open_set"
 
 stage "3/3 PairedCycleGAN: makeup transfer G(x, y) and removal F(y) beside 'return x' and per-region Reinhard"
