@@ -1,8 +1,9 @@
 // The PairedCycleGAN evaluation table on synthetic faces (issue 6). Trains the model and three
 // ablations (no D_S, no style loss, no per-region path) with the same seed and steps on training
 // identities, evaluates on held-out identities against the exact ground truth of the renderer, and
-// prints a markdown table beside two baselines (return x; per-region Reinhard colour transfer) and
-// an oracle row (x plus y's true makeup layer warped onto x: the headroom over "return x"):
+// prints a markdown table beside three baselines (return x; per-region Reinhard colour transfer;
+// W(x, y), D_S's positive example, with x's complexion pasted into the areas) and an oracle row (x
+// plus y's true makeup layer warped onto x: the headroom over "return x"):
 //
 //   method | face PSNR | Delta E lips | eyes | cheeks | removal PSNR | identity PSNR
 //
@@ -113,12 +114,26 @@ struct Scores {
   }
 };
 
+/// W(x, y) pasted into x's makeup areas after shifting its Lab mean onto x's over the skin outside
+/// the areas: the warped reference with x's complexion (a pseudo target without learning).
+torch::Tensor tone_matched_paste(const data::Batch& b) {
+  const torch::Tensor x = b.at("source")[0], w = b.at("warped")[0];
+  const torch::Tensor areas = std::get<0>(b.at("source_areas")[0].max(0)) != 0;
+  const torch::Tensor skin = (b.at("source_mask")[0] == static_cast<int>(data::Region::kSkin)) & ~areas;
+  if (skin.sum().item<int64_t>() == 0) return x.clone();
+  const torch::Tensor lx = eval::rgb_to_lab(x), lw = eval::rgb_to_lab(w);
+  const torch::Tensor shift = lx.masked_select(skin.unsqueeze(0)).view({3, -1}).mean(1) -
+                              lw.masked_select(skin.unsqueeze(0)).view({3, -1}).mean(1);
+  const torch::Tensor moved = eval::lab_to_rgb(lw + shift.view({3, 1, 1})).to(x.scalar_type());
+  return torch::where(areas.unsqueeze(0), moved, x);
+}
+
 /// "return x", per-region Reinhard, or the oracle x + W(y - bare y) (ground truth needed).
-Scores baseline(const data::Dataset& eval, bool reinhard, bool oracle = false) {
+Scores baseline(const data::Dataset& eval, bool reinhard, bool oracle = false, bool paste = false) {
   Scores s;
   for (size_t i = 0; i < eval.size(); ++i) {
     data::Batch b = data::collate({eval.get(i)});
-    torch::Tensor out = b.at("source")[0].clone();
+    torch::Tensor out = paste ? tone_matched_paste(b) : b.at("source")[0].clone();
     if (oracle) {
       namespace F = torch::nn::functional;
       const torch::Tensor r = F::grid_sample(b.at("reference") - b.at("reference_bare"), b.at("warp_grid"),
@@ -202,7 +217,8 @@ int main(int argc, char** argv) try {
   std::fflush(stdout);
 
   std::vector<std::pair<std::string, Scores>> rows;
-  const Scores base_x = baseline(*eval, false), base_r = baseline(*eval, true), base_o = baseline(*eval, false, true);
+  const Scores base_x = baseline(*eval, false), base_r = baseline(*eval, true), base_o = baseline(*eval, false, true),
+               base_p = baseline(*eval, false, false, true);
   std::printf("baselines: return x face PSNR %s, Delta E lips %s; Reinhard face PSNR %s, Delta E lips %s\n", base_x.cell("face_psnr").c_str(),
               base_x.cell("delta_e_lips").c_str(), base_r.cell("face_psnr").c_str(), base_r.cell("delta_e_lips").c_str());
   std::fflush(stdout);
@@ -249,6 +265,7 @@ int main(int argc, char** argv) try {
   }
   rows.emplace_back("baseline: return x", base_x);
   rows.emplace_back("baseline: Reinhard per region", base_r);
+  rows.emplace_back("baseline: W(x, y) tone-matched, pasted in the areas", base_p);
   // Not a method (it reads the reference's bare render): how far copying y's true makeup layer,
   // warped onto x, gets; the headroom a transfer model has over "return x".
   rows.emplace_back("(oracle: x + W(y - bare y))", base_o);
