@@ -4,7 +4,7 @@
 # baselines on identities never seen in training, and write runs/demo/report.html (sample grids,
 # loss curves, evaluation tables). Each step prints its progress.
 #
-#   bash scripts/demo.sh            the demo schedule (FACEGAN_DEMO_SCALE=4: about 8 minutes on an idle 2-core machine)
+#   bash scripts/demo.sh            the demo schedule (FACEGAN_DEMO_SCALE=4: about 10 minutes on an idle 2-core machine)
 #   FACEGAN_DEMO_SCALE=1 bash scripts/demo.sh    a quarter of the steps (about 2 minutes; a smoke run)
 set -euo pipefail
 
@@ -37,7 +37,7 @@ stage "2/3 open-set synthesis: identity classifier warm start, I/A/G/C/D trainin
 section "$out/open_set" "Open-set identity-preserving synthesis (Bao et al., CVPR 2018)" \
   "mix(x_s, x_a): the identity of x_s with everything else of x_a, for identities never seen in training, scored against the exact render. Uses the documented attribute-skip deviation (docs/open_set.md)."
 "$build/benchmarks/open_set_table" --config configs/open_set_synthetic_32.json --variants model --skip 8 \
-  --steps "$(steps 375)" --samples 1500 --eval 300 --identity-steps "$(steps 150)" --probe-steps "$(steps 150)" \
+  --steps "$(steps 750)" --samples 3000 --eval 300 --identity-steps "$(steps 150)" --probe-steps "$(steps 150)" \
   --threads "$threads" --out "$out/open_set"
 
 stage "3/3 PairedCycleGAN: makeup transfer G(x, y) and removal F(y) beside 'return x' and per-region Reinhard"
