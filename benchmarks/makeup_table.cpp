@@ -128,19 +128,27 @@ torch::Tensor tone_matched_paste(const data::Batch& b) {
   return torch::where(areas.unsqueeze(0), moved, x);
 }
 
-/// "return x", per-region Reinhard, or the oracle x + W(y - bare y) (ground truth needed).
-Scores baseline(const data::Dataset& eval, bool reinhard, bool oracle = false, bool paste = false) {
+/// The rows that need no training.
+enum class Baseline {
+  kReturnX,
+  kReinhard,  ///< per-region Reinhard colour transfer from y
+  kPaste,     ///< tone_matched_paste
+  kOracle,    ///< x + W(y - bare y): reads the ground truth, so not a method
+};
+
+Scores baseline(const data::Dataset& eval, Baseline kind) {
+  namespace F = torch::nn::functional;
   Scores s;
   for (size_t i = 0; i < eval.size(); ++i) {
     data::Batch b = data::collate({eval.get(i)});
-    torch::Tensor out = paste ? tone_matched_paste(b) : b.at("source")[0].clone();
-    if (oracle) {
-      namespace F = torch::nn::functional;
+    torch::Tensor out = b.at("source")[0].clone();
+    if (kind == Baseline::kPaste) out = tone_matched_paste(b);
+    if (kind == Baseline::kOracle) {
       const torch::Tensor r = F::grid_sample(b.at("reference") - b.at("reference_bare"), b.at("warp_grid"),
                                              F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
       out = (out + r[0]).clamp(-1, 1);
     }
-    if (reinhard) {
+    if (kind == Baseline::kReinhard) {
       for (int64_t a = 0; a < data::kNumFaceAreas; ++a) {
         out = eval::reinhard_transfer(out, b.at("reference")[0], b.at("source_areas")[0][a], b.at("reference_areas")[0][a]);
       }
@@ -217,8 +225,8 @@ int main(int argc, char** argv) try {
   std::fflush(stdout);
 
   std::vector<std::pair<std::string, Scores>> rows;
-  const Scores base_x = baseline(*eval, false), base_r = baseline(*eval, true), base_o = baseline(*eval, false, true),
-               base_p = baseline(*eval, false, false, true);
+  const Scores base_x = baseline(*eval, Baseline::kReturnX), base_r = baseline(*eval, Baseline::kReinhard),
+               base_p = baseline(*eval, Baseline::kPaste), base_o = baseline(*eval, Baseline::kOracle);
   std::printf("baselines: return x face PSNR %s, Delta E lips %s; Reinhard face PSNR %s, Delta E lips %s\n", base_x.cell("face_psnr").c_str(),
               base_x.cell("delta_e_lips").c_str(), base_r.cell("face_psnr").c_str(), base_r.cell("delta_e_lips").c_str());
   std::fflush(stdout);
