@@ -12,7 +12,7 @@ namespace facegan::train {
 /// parameter. The update is Adam's (Kingma & Ba, Alg. 1, with L2 weight decay added to the
 /// gradient, as torch::optim::Adam); state, options, save() and load() are Adam's own, so
 /// checkpoints are interchangeable with torch::optim::Adam. Why: on a CPU the per-parameter loop of
-/// torch::optim::Adam took about 45 % of a 64-pixel pix2pix step (benchmarks/results/harness.md).
+/// torch::optim::Adam took about 45 % of a 64-pixel pix2pix step (docs/benchmarks.md, "History").
 /// Groups whose parameters differ in device or dtype fall back to Adam::step().
 class FusedAdam : public torch::optim::Adam {
  public:
