@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     const train::TrainResult id_result = train::require_completed(train::Trainer::from_config(id_stage)->fit());
     std::printf("stage 2: open_set, I/C warm-started from %s\n", id_result.checkpoint.c_str());
     os_stage["task"]["identity_checkpoint"] = id_result.checkpoint;
-    const train::TrainResult result = train::Trainer::from_config(os_stage)->fit();
+    const train::TrainResult result = train::require_completed(train::Trainer::from_config(os_stage)->fit());
 
     // Held-out identities, different people: the answer is known exactly.
     const models::OpenSet model = models::OpenSet::load(result.checkpoint);
