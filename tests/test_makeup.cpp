@@ -439,6 +439,34 @@ TEST_CASE("makeup loss terms: each weight and switch removes exactly its term", 
     o.removal_adversarial = json{{"type", "no_such_loss"}};
     CHECK_THROWS_WITH(models::MakeupTask(o), Catch::Contains("makeup.removal_adversarial"));
   }
+  {
+    // The supervised diagnostics are off by default and, when on, are exactly weight * mean |out - truth|
+    // of G against "target" and of F against "reference_bare", leaving every paper term as it was.
+    CHECK(base.count("supervised_transfer") == 0);
+    CHECK(base.count("supervised_removal") == 0);
+    auto o = base_opts;
+    o.supervised_transfer = json{{"type", "l1"}, {"weight", 4.0}};
+    o.supervised_removal = json{{"type", "l1"}, {"weight", 0.5}};
+    torch::manual_seed(5);
+    models::MakeupTask task(o);
+    torch::manual_seed(6);
+    const auto t = task.generator_losses(b);
+    const models::MakeupForward fw = task.forward(b, false);
+    CHECK(t.at("supervised_transfer").item<double>() ==
+          Approx(4.0 * (fw.transfer - b.at("target")).abs().mean().item<double>()).epsilon(1e-5));
+    CHECK(t.at("supervised_removal").item<double>() ==
+          Approx(0.5 * (fw.removal - b.at("reference_bare")).abs().mean().item<double>()).epsilon(1e-5));
+    for (const auto& [k, v] : base) {
+      INFO(k);
+      CHECK(t.at(k).item<float>() == Approx(v.item<float>()).epsilon(1e-5));
+    }
+    // Without the synthetic ground truth (real data) the error names the missing key.
+    data::Batch no_truth = b;
+    no_truth.tensors.erase("target");
+    CHECK_THROWS_WITH(task.generator_losses(no_truth), Catch::Contains("'target'"));
+    o.supervised_removal = json{{"type", "no_such_loss"}};
+    CHECK_THROWS_WITH(models::MakeupTask(o), Catch::Contains("makeup.supervised_removal"));
+  }
   // The identity term's gradient reaches F (its path is F(G(x, y))), the style term's reaches G.
   {
     torch::manual_seed(5);

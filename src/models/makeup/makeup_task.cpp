@@ -37,6 +37,8 @@ MakeupTask::MakeupTask(MakeupTaskOptions options) : options_(std::move(options))
   identity_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.identity, "makeup.identity");
   style_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.style, "makeup.style");
   histogram_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.histogram, "makeup.histogram");
+  supervised_transfer_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.supervised_transfer, "makeup.supervised_transfer");
+  supervised_removal_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.supervised_removal, "makeup.supervised_removal");
   generator_ = MakeupGenerator(options_.generator);
   options_.generator = generator_->options;
   remover_ = UNetGenerator(options_.remover);
@@ -103,6 +105,8 @@ std::map<std::string, torch::Tensor> MakeupTask::g_terms(const data::Batch& batc
   }
   t["identity"] = (*identity_)(fw.identity_cycle, x);
   if (options_.use_style_loss) t["style"] = (*style_)(fw.style_cycle, y);
+  if (supervised_transfer_->weight() > 0) t["supervised_transfer"] = (*supervised_transfer_)(fw.transfer, batch.at("target"));
+  if (supervised_removal_->weight() > 0) t["supervised_removal"] = (*supervised_removal_)(fw.removal, batch.at("reference_bare"));
   if (histogram_->weight() > 0) {
     const torch::Tensor& xa = batch.at("source_areas");
     const torch::Tensor& ya = batch.at("reference_areas");

@@ -50,6 +50,12 @@ struct MakeupTaskOptions {
   /// The areas the histogram extension matches (skin is left out by default: matching the whole
   /// skin area to the reference's would repaint the source's complexion, not its makeup).
   std::vector<std::string> histogram_regions{"eyes", "lips"};
+  /// Diagnostics, not the paper and not possible on real data: L1 to the synthetic ground truth,
+  /// ||G(x, y) - target||_1 and ||F(y) - reference_bare||_1; weight 0 = off. They tell a capacity
+  /// or schedule limit (the networks cannot learn the answer even when told it) from an objective
+  /// limit (they can, but the paper's losses do not lead there); docs/makeup.md, "Supervised bounds".
+  json supervised_transfer = json{{"type", "l1"}, {"weight", 0.0}};
+  json supervised_removal = json{{"type", "l1"}, {"weight", 0.0}};
   /// Ablation switches: D_S (and its loss) off; the style loss off (its F(y) -> G pass is skipped).
   bool use_style_discriminator = true;
   bool use_style_loss = true;
@@ -74,6 +80,8 @@ struct MakeupTaskOptions {
     v("style", style);
     v("histogram", histogram);
     v("histogram_regions", histogram_regions);
+    v("supervised_transfer", supervised_transfer);
+    v("supervised_removal", supervised_removal);
     v("use_style_discriminator", use_style_discriminator);
     v("use_style_loss", use_style_loss);
     v("d_loss_factor", d_loss_factor);
@@ -98,7 +106,8 @@ struct MakeupForward {
 /// "reference_mask", "source_makeup_mask"). Networks "g", "f", "d_x", "d_y", "d_s" (always
 /// built, so checkpoints keep one layout; d_s is idle when use_style_discriminator is false).
 /// Losses logged: "d_x", "d_y", "d_s", "g_adv_y", "f_adv_x", "g_adv_s", "identity", "style",
-/// "histogram" (each weighted; absent when switched off).
+/// "histogram", "supervised_transfer", "supervised_removal" (each weighted; absent when switched
+/// off; the supervised diagnostics need the synthetic keys "target" and "reference_bare").
 class MakeupTask : public train::Task {
  public:
   /// Registry name.
@@ -138,7 +147,7 @@ class MakeupTask : public train::Task {
   UNetGenerator remover_{nullptr};
   PatchDiscriminator d_x_{nullptr}, d_y_{nullptr}, d_s_{nullptr};
   std::shared_ptr<losses::AdversarialLoss> adversarial_, style_adversarial_, removal_adversarial_;
-  std::shared_ptr<losses::ReconstructionLoss> identity_, style_, histogram_;
+  std::shared_ptr<losses::ReconstructionLoss> identity_, style_, histogram_, supervised_transfer_, supervised_removal_;
 };
 
 /// Evaluation of makeup outputs against the synthetic ground truth, per image (float64 [N]):
