@@ -6,6 +6,7 @@
 #include <facegan/models/blocks/unet.hpp>
 
 #include <catch2/catch.hpp>
+#include <gradcheck.hpp>
 
 #include <sstream>
 
@@ -139,6 +140,26 @@ TEST_CASE("UNet exposes every level's activation at the documented shapes", "[bl
   unet->eval();
   const auto x = torch::randn({1, 3, 32, 32});
   CHECK(torch::equal(unet->forward(x), unet->forward_features(x).output));
+}
+
+TEST_CASE("UNet decoder ReLUs act in place on their fresh concatenation only", "[blocks]") {
+  // Every up block but the innermost overwrites its input (a torch::cat made for it). The input,
+  // the skips and the decoder features (DeRL reads both) must stay untouched, and the backward pass
+  // through the in-place ReLUs must stay exact.
+  torch::manual_seed(4);
+  UNetGenerator unet(UNetGeneratorOptions(2, 2).depth(3).base_channels(3).norm(Norm::kInstance));
+  unet->to(torch::kDouble);
+  const torch::Tensor x = torch::randn({1, 2, 16, 16}, torch::kDouble);
+  const torch::Tensor x_before = x.clone();
+  const UNetFeatures f = unet->forward_features(x);
+  CHECK(torch::equal(x, x_before));
+  // No activation follows a down block's conv or an up block's norm: a ReLU that reached one of
+  // them would leave it without negative values.
+  for (const auto& e : f.encoder) CHECK((e < 0).any().item<bool>());
+  for (const auto& d : f.decoder) CHECK((d < 0).any().item<bool>());
+  const torch::Tensor w = torch::randn({1, 2, 16, 16}, torch::kDouble);
+  auto loss = [&](const std::vector<torch::Tensor>& in) { return (unet->forward(in[0]) * w).sum(); };
+  FACEGAN_CHECK_GRADIENTS(loss, {x.clone().requires_grad_(true)});
 }
 
 TEST_CASE("UNet conditioning channels accept vectors and maps, and are checked", "[blocks]") {

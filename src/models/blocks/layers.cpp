@@ -61,7 +61,7 @@ void ConvBlockImpl::reset() {
   TORCH_CHECK(!(o.transposed() && o.padding_mode() == Padding::kReflect),
               "ConvBlock: transposed convolutions support only zero padding");
 
-  pre_act_ = make_activation(o.pre_activation(), o.negative_slope());
+  pre_act_ = make_activation(o.pre_activation(), o.negative_slope(), o.pre_activation_inplace());
   if (!pre_act_.is_empty()) register_module("pre_act", pre_act_.ptr());
   if (o.transposed()) {
     deconv_ = register_module(
@@ -83,7 +83,8 @@ void ConvBlockImpl::reset() {
   if (!norm_.is_empty()) register_module("norm", norm_.ptr());
   // In place: act_ always reads a tensor this block just made (conv or norm output, which neither
   // backward needs), so nothing else sees it change; saves one feature map per block. pre_act_
-  // stays out of place: its input is the caller's (a U-Net skip, a residual input).
+  // stays out of place unless the caller hands its input over (pre_activation_inplace): it is
+  // usually the caller's own tensor (a U-Net skip, a residual input).
   act_ = make_activation(o.activation(), o.negative_slope(), /*inplace=*/true);
   if (!act_.is_empty()) register_module("act", act_.ptr());
   if (o.dropout() > 0.0) dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout()));

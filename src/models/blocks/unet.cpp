@@ -46,7 +46,11 @@ void UNetGeneratorImpl::reset() {
     const int64_t out = outermost ? o.out_channels() : o.level_channels(i - 1);
     const bool widest_level = !outermost && !innermost && o.level_channels(i) == widest &&
                               o.level_channels(i - 1) == widest;
+    // Every up block but the innermost reads a fresh torch::cat of a skip and the level below, which
+    // nothing else holds, so its ReLU may act in place (as pix2pix's uprelu does); the innermost reads
+    // the bottleneck itself, an encoder feature that DeRL's classifier also reads.
     up_->push_back(ConvBlock(ConvBlockOptions::up(in, out)
+                                 .pre_activation_inplace(!innermost)
                                  .bias(outermost || bias)
                                  .norm(outermost ? Norm::kNone : o.norm())
                                  .activation(outermost ? o.output_activation() : Activation::kNone)

@@ -53,6 +53,9 @@ struct ConvBlockOptions {
   TORCH_ARG(Norm, norm) = Norm::kBatch;
   /// Applied to the input before the convolution (pix2pix's U-Net is pre-activated).
   TORCH_ARG(Activation, pre_activation) = Activation::kNone;
+  /// The pre-activation may overwrite the input: only for callers that hand over a tensor nobody
+  /// else reads (the U-Net decoder's fresh skip concatenation); saves one feature map per call.
+  TORCH_ARG(bool, pre_activation_inplace) = false;
   TORCH_ARG(Activation, activation) = Activation::kReLU;
   TORCH_ARG(double, negative_slope) = 0.2;
   TORCH_ARG(double, dropout) = 0.0;
@@ -71,6 +74,7 @@ struct ConvBlockOptions {
     v("bias", bias_);
     v("norm", norm_);
     v("pre_activation", pre_activation_);
+    v("pre_activation_inplace", pre_activation_inplace_);
     v("activation", activation_);
     v("negative_slope", negative_slope_);
     v("dropout", dropout_);
