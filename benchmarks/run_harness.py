@@ -487,6 +487,8 @@ def markdown(r):
         lines.append("")
     if "tables" in r:
         lines += ["## Reproduction tables", ""]
+        if r.get("tables_note"):  # set when the tables come from another run of the same code
+            lines += [r["tables_note"], ""]
         for t in r["tables"]:
             if "skipped" in t:
                 lines += [f"- `{t['table']}`: skipped — {t['skipped']}", ""]
