@@ -2,6 +2,7 @@
 // threads. Usage: bench_loader [--n 512] [--size 64] [--batch 16] [--epochs 2] [--work-ms 0]
 // --work-ms sleeps that long per batch on the consumer thread, standing in for a training step, to
 // show how much loading the prefetch threads hide.
+#include <facegan/core/heap.hpp>
 #include <facegan/data/dataset.hpp>
 #include <facegan/data/hdf5.hpp>
 #include <facegan/data/image.hpp>
@@ -76,6 +77,7 @@ int64_t arg(int argc, char** argv, const std::string& name, int64_t fallback) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+  facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
   const int64_t n = arg(argc, argv, "--n", 512);
   const int64_t size = arg(argc, argv, "--size", 64);
   const int64_t batch = arg(argc, argv, "--batch", 16);

@@ -2,6 +2,7 @@
 // pixels, for render() (cv::Mat out) and render_sample() (tensors out, what a data set returns).
 //
 //   bench_renderer [--seconds S]    (default 1 second per measurement)
+#include <facegan/core/heap.hpp>
 #include <facegan/data/dataset.hpp>
 #include <facegan/data/synthetic_faces.hpp>
 
@@ -34,6 +35,7 @@ double faces_per_second(double seconds, F&& render_one) {
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     double seconds = 1.0;
     for (int i = 1; i < argc; ++i) {
       const std::string flag = argv[i];

@@ -26,6 +26,9 @@
 //       -> writes the task's networks (weights perturbed away from the initialisation), one batch and
 //          the task's deterministic outputs in eval mode; bench_steps.py --check FILE recomputes them
 //          with the Python mirror (the harness runs this before timing).
+//   --default-heap: leave glibc's heap thresholds at their defaults instead of facegan::tune_cpu_heap()
+//       (which every facegan program calls first); every JSON line says which in "heap". The harness
+//       gives the Python side the same thresholds through MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_.
 //   --profile FILE (with a train or --infer measurement): the Kineto CPU trace of the timed steps or
 //       calls (chrome://tracing JSON, input shapes), as bench_steps.py --profile writes it.
 //   bench_steps --list   the tasks of the table, one per line.
@@ -291,6 +294,7 @@ struct Args {
   std::string task, check, profile;
   int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
   bool infer = false, optimizer = false, list = false, fused_adam = false, manual_loop = false;
+  bool default_heap = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -321,6 +325,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--fused-adam") a.fused_adam = a.manual_loop = true;
     else if (flag == "--manual-loop") a.manual_loop = true;
     else if (flag == "--list") a.list = true;
+    else if (flag == "--default-heap") a.default_heap = true;
     else if (flag == "--check") a.check = value();
     else if (flag == "--profile") a.profile = value();
     else throw ConfigError("unknown flag '" + flag + "' (see the top of benchmarks/bench_steps.cpp)");
@@ -705,11 +710,13 @@ int main(int argc, char** argv) {
       for (const auto& t : tasks) std::cout << t.name << "\n";
       return 0;
     }
+    const std::string heap = a.default_heap ? "glibc default" : tune_cpu_heap().summary;
     const BenchTask& bt = find_task(tasks, a.task);
-    const json result = !a.check.empty() ? measure_check(bt, a)
+    json result = !a.check.empty() ? measure_check(bt, a)
                         : a.optimizer        ? measure_optimizer(bt, a)
                         : a.infer            ? measure_infer(bt, a, baseline_mib)
                                              : measure_train(bt, a, baseline_mib);
+    result["heap"] = heap;
     std::cout << result.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {

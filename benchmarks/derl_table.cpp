@@ -15,6 +15,7 @@
 // Without --full a small schedule is used (32-pixel faces, depth-5 U-Net with 16 base channels).
 
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/readers.hpp>
 #include <facegan/eval/metrics.hpp>
 #include <facegan/eval/report.hpp>
@@ -106,6 +107,7 @@ json small_patch(int64_t size, int64_t steps1, int64_t steps2) {
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     std::string config_path = "configs/derl_synthetic.json", out_dir;
     int64_t folds = 3, samples = 1200, size = 32, steps1 = 800, steps2 = 500, threads = 2;
     bool full = false;

@@ -30,6 +30,7 @@
 // --warp-speed only times the piecewise-affine warp (it runs per sample in the data pipeline).
 
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/makeup_pairs.hpp>
 #include <facegan/data/synthetic_faces.hpp>
 #include <facegan/data/warp.hpp>
@@ -209,6 +210,7 @@ void warp_speed(int64_t size) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+  facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
   const Args a = parse(argc, argv);
   at::set_num_threads(static_cast<int>(a.threads));
   if (a.warp_speed) {

@@ -17,6 +17,7 @@
 // The identity classifier (warm start) and the probes are cached in --out (keyed by their settings).
 
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/identity_pairs.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/eval/identity_probe.hpp>
@@ -75,6 +76,7 @@ train::TrainerOptions trainer_options(const std::string& dir, int64_t steps, int
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     std::string config_path = "configs/open_set_synthetic.json", out = "runs/open_set_table";
     std::string variants_arg = "model,no_gc,no_gd,no_kl";
     int64_t skip = 0;

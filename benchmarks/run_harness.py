@@ -73,6 +73,11 @@ TABLES = [
 TRAIN_RATIO_SMALL = 1.10  # C++ / Python steps/s at 64 px batch 1
 TRAIN_RATIO_LARGE = 1.00  # ... at 256 px
 LOADER_FACTOR = 10.0      # loader images/s over the fastest train step's images/s
+# facegan::tune_cpu_heap()'s default keep_bytes (include/facegan/core/heap.hpp): every facegan program
+# raises glibc's mmap and trim thresholds to this; the Python side gets the same through glibc's
+# environment variables, so that both sides run on the same heap.
+HEAP_KEEP_BYTES = 1 << 30
+HEAP_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def log(msg):
@@ -121,6 +126,10 @@ def main():
     ap.add_argument("--skip-io", action="store_true", help="skip bench_renderer / bench_loader")
     ap.add_argument("--no-py-fused", action="store_true",
                     help="skip the third train column: Python with torch.optim.Adam(fused=True)")
+    ap.add_argument("--heap", choices=("tuned", "default"), default="tuned",
+                    help="tuned: the C++ programs call facegan::tune_cpu_heap() (as every facegan program does) and "
+                         "Python gets the same glibc thresholds by environment; default: both sides on glibc's "
+                         "default heap (bench_steps --default-heap; the renderer, loader and tables stay tuned)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="folder of harness.json / harness.md")
     ap.add_argument("--from-json", default=None, help="only rewrite harness.md from an existing harness.json")
     args = ap.parse_args()
@@ -137,8 +146,12 @@ def main():
     py = [args.python, os.path.join(HERE, "python", "bench_steps.py")]
     if not os.path.exists(cpp):
         sys.exit(f"run_harness: {cpp} not found; build first (bash scripts/build.sh)")
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
-               PYTHONWARNINGS="ignore")
+    env = {k: v for k, v in os.environ.items() if k not in HEAP_ENV}
+    env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), PYTHONWARNINGS="ignore")
+    # The C++ side sets its heap itself (or not, with --default-heap); Python's comes from glibc's
+    # environment variables, read when the interpreter starts.
+    env_py = dict(env, **{k: str(HEAP_KEEP_BYTES) for k in HEAP_ENV}) if args.heap == "tuned" else env
+    cpp_heap = [] if args.heap == "tuned" else ["--default-heap"]
 
     cases, infer_cases, repeats = CASES, INFER_CASES, args.repeats
     if args.quick:
@@ -166,6 +179,7 @@ def main():
                     "torch": torch_version, "python": args.python},
         "threads": args.threads,
         "repeats": repeats,
+        "heap": args.heap,
         "train": [],
         "infer": [],
         "checks": [],
@@ -177,8 +191,8 @@ def main():
             continue
         path = os.path.join(tempfile.gettempdir(), f"facegan_check_{task}_{os.getpid()}.pt")
         extra = ["--task", task, "--size", "64", "--batch", str(batch), "--check", path]
-        cpp_res = run_json([cpp] + extra, env, 600)
-        p = subprocess.run(py + extra, env=env, capture_output=True, text=True, timeout=600)
+        cpp_res = run_json([cpp] + extra + cpp_heap, env, 600)
+        p = subprocess.run(py + extra, env=env_py, capture_output=True, text=True, timeout=600)
         try:
             py_res = json.loads(p.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
@@ -202,7 +216,9 @@ def main():
                 cmd = {"cpp": [cpp], "python": py, "python_fused": py}[lang] + extra
                 if lang == "python_fused":
                     cmd = cmd + ["--fused-adam"]
-                res = run_json(cmd, env, timeout=1800)
+                res = run_json(cmd + cpp_heap if lang == "cpp" else cmd, env if lang == "cpp" else env_py,
+                               timeout=1800)
+                check_heap(res, lang, args.heap)
                 log(f"{label} {lang} #{r}: " + ", ".join(f"{k} {res[k]:.4g}" for k in
                                                          ("steps_per_s", "steps_per_cpu_s", "latency_ms",
                                                           "cpu_latency_ms", "peak_rss_delta_mib")
@@ -264,8 +280,8 @@ def main():
     for task, size in sorted({(c[0], c[1]) for c in cases}, key=lambda c: (c[1], c[0])):
         extra = ["--task", task, "--size", str(size), "--optimizer", "--runs", "3" if args.quick else "5",
                  "--threads", str(args.threads)]
-        row = {"task": task, "size": size, "cpp": run_json([cpp] + extra, env, 1800),
-               "python": run_json(py + extra, env, 1800)}
+        row = {"task": task, "size": size, "cpp": run_json([cpp] + extra + cpp_heap, env, 1800),
+               "python": run_json(py + extra, env_py, 1800)}
         train_rows = [t for t in report["train"] if t["task"] == task and t["size"] == size]
         if train_rows:
             t = train_rows[0]
@@ -307,6 +323,20 @@ def main():
     with open(os.path.join(args.out, "harness.md"), "w") as f:
         f.write(md)
     print(md)
+
+
+def check_heap(res, lang, mode):
+    """Both sides must run on the heap the report says: a C++ process that found MALLOC_* set by
+    someone else, or a Python process without them, would make the comparison unfair."""
+    heap = res.get("heap", "")
+    if mode == "default":
+        ok = heap == "glibc default"
+    elif lang == "cpp":
+        ok = heap.startswith("heap keeps freed blocks up to") and f"{HEAP_KEEP_BYTES} bytes" in heap
+    else:
+        ok = all(f"{k}={HEAP_KEEP_BYTES}" in heap for k in HEAP_ENV)
+    if not ok:
+        sys.exit(f"run_harness: the {lang} process ran on heap '{heap}', not the '{mode}' heap of this run")
 
 
 def run_renderer(build, env):
@@ -374,6 +404,14 @@ def fmt(x, digits=3):
     return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
 
 
+HEAP_LINE = {
+    "tuned": f"heap tuned on both sides (C++: facegan::tune_cpu_heap(); Python: MALLOC_MMAP_THRESHOLD_ = "
+             f"MALLOC_TRIM_THRESHOLD_ = {HEAP_KEEP_BYTES})",
+    "default": "glibc's default heap on both sides (bench_steps --default-heap)",
+    None: "glibc's default heap on both sides (a run from before tune_cpu_heap)",
+}
+
+
 def markdown(r):
     m = r["machine"]
     lines = [
@@ -381,6 +419,7 @@ def markdown(r):
         "",
         f"`{r['command']}` — started {r['started']}, finished {r['finished']}; torch {m['torch']}, "
         f"{m['cpus']} CPUs, {r['threads']} intra-op thread(s) on both sides (OMP_NUM_THREADS={r['threads']}), "
+        f"{HEAP_LINE.get(r.get('heap'), HEAP_LINE[None])}, "
         f"{r['repeats']} alternating run(s) per language and case, medians; load average at start "
         f"{m['loadavg_start']}, at end {m['loadavg_end']} (the machine is shared: timings are noisy).",
         "",

@@ -8,6 +8,7 @@
 // U-Net and a few hundred steps per stage, a couple of minutes on two CPU cores.
 
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/readers.hpp>
 #include <facegan/models/derl/derl.hpp>
@@ -46,6 +47,7 @@ json quick_patch() {
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     std::string config_path = "configs/derl_synthetic.json", out = "runs/derl_example";
     bool quick = false;
     int64_t steps1 = 0, steps2 = 0;

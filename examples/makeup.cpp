@@ -6,6 +6,7 @@
 //   makeup [--config configs/makeup_synthetic.json] [--steps N] [--out DIR] [--threads T]
 //          [--pairs 4] [--grid makeup_grid.png]
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/makeup_pairs.hpp>
 #include <facegan/models/makeup/makeup.hpp>
@@ -71,6 +72,7 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     return run(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "makeup: " << facegan::error_message(e) << std::endl;

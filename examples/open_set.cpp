@@ -11,6 +11,7 @@
 //       (apply a trained model to two face images of any size; 8-bit BGR via OpenCV)
 
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/identity_pairs.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/eval/metrics.hpp>
@@ -27,6 +28,7 @@ using namespace facegan;
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     std::string config_path = "configs/open_set_synthetic.json", out = "runs/open_set_example";
     std::string checkpoint, identity_path, attribute_path, output_path = "mix.png";
     int64_t identity_steps = -1, steps = -1;

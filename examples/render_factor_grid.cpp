@@ -4,6 +4,7 @@
 //
 //   render_factor_grid [--out FILE] [--cell PIXELS] [--seed K] [--identity ID]
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/data/synthetic_faces.hpp>
 
 #include <opencv2/imgcodecs.hpp>
@@ -63,6 +64,7 @@ double ramp(int column, double lo, double hi) { return lo + (hi - lo) * column /
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     const Args args = parse(argc, argv);
     facegan::data::SyntheticFaces renderer(facegan::data::SyntheticFacesOptions().size(args.cell).seed(args.seed));
     int64_t id = args.identity;

@@ -9,6 +9,7 @@
 //   MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 WORLD_SIZE=2 RANK=0 train_pix2pix &
 //   MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 WORLD_SIZE=2 RANK=1 train_pix2pix
 #include <facegan/core/error.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/train/trainer.hpp>
 
 #include <fstream>
@@ -64,6 +65,7 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     return run(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "train_pix2pix: " << facegan::error_message(e) << std::endl;

@@ -1,10 +1,18 @@
 #include <facegan/core/config.hpp>
+#include <facegan/core/heap.hpp>
 #include <facegan/core/registry.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 using namespace facegan;
 
@@ -64,3 +72,49 @@ TEST_CASE("config files: missing and malformed files are named", "[core]") {
   std::filesystem::remove(path);
   CHECK_THROWS_WITH(load_json_file(path.string()), Catch::Contains("cannot open"));
 }
+
+#if defined(__GLIBC__)
+namespace {
+void* volatile heap_sink = nullptr;  // keeps the compiler from eliding malloc/free pairs
+
+/// Bytes the heap holds in mmap'd chunks while a touched block of `bytes` is live.
+std::size_t mmapped_while_holding(std::size_t bytes) {
+  heap_sink = std::malloc(bytes);
+  REQUIRE(heap_sink != nullptr);
+  std::memset(heap_sink, 1, bytes);
+  const std::size_t mapped = mallinfo2().hblkhd;
+  std::free(heap_sink);
+  heap_sink = nullptr;
+  return mapped;
+}
+}  // namespace
+
+TEST_CASE("tune_cpu_heap keeps large freed blocks in the heap, and the environment wins", "[core]") {
+  for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"}) unsetenv(name);
+  CHECK_THROWS_WITH(tune_cpu_heap(0), Catch::Contains("keep_bytes 0"));
+  CHECK_THROWS_WITH(tune_cpu_heap(std::size_t{INT_MAX} + 1), Catch::Contains(std::to_string(std::size_t{INT_MAX} + 1)));
+
+  setenv("MALLOC_TRIM_THRESHOLD_", "4096", 1);
+  const HeapTuning left = tune_cpu_heap();
+  unsetenv("MALLOC_TRIM_THRESHOLD_");
+  CHECK_FALSE(left.applied);
+  CHECK_THAT(left.summary, Catch::Contains("MALLOC_TRIM_THRESHOLD_=4096"));
+  setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536", 1);
+  CHECK_FALSE(tune_cpu_heap().applied);
+  unsetenv("GLIBC_TUNABLES");
+
+  // glibc's default: 64 MiB is past its largest dynamic mmap threshold (32 MiB), so the block is
+  // its own mapping, unmapped on free; the next step would fault it in again.
+  constexpr std::size_t block = std::size_t{64} << 20;
+  const std::size_t before = mallinfo2().hblkhd;
+  CHECK(mmapped_while_holding(block) >= before + block);
+
+  const HeapTuning tuned = tune_cpu_heap();
+  CHECK(tuned.applied);
+  CHECK_THAT(tuned.summary, Catch::Contains("1073741824 bytes"));
+  const std::size_t mapped_before = mallinfo2().hblkhd;
+  CHECK(mmapped_while_holding(block) == mapped_before);  // served from the heap, no mapping of its own
+  // Freed, it stays in the heap (not trimmed), ready for the next allocation of its size.
+  CHECK(mallinfo2().fordblks >= block);
+}
+#endif

@@ -279,6 +279,10 @@ int main(int argc, char** argv) {
       "LibTorch.\nData sets, losses and tasks are built from JSON specs {\"type\": name, ...options}; "
       "`facegan list` shows them with their options."};
   app.require_subcommand(1);
+  app.footer(
+      "Memory: facegan keeps freed CPU blocks of up to 1 GiB in the process for reuse (facegan::tune_cpu_heap; "
+      "about 25 % faster steps, the same peak). Setting MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ "
+      "in the environment overrides it.");
   app.set_version_flag("--version", "facegan 0.1.0");
 
   std::string list_what = "all";
@@ -388,6 +392,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    facegan::tune_cpu_heap();
     if (*list) return run_list(list_what);
     if (*render) return run_render(render_args);
     if (*pack) return run_pack(pack_spec, pack_out, pack_gzip);

@@ -985,6 +985,10 @@ def main():
         result = measure_optimizer(args)
     else:
         result = measure_infer(args) if args.infer else measure_train(args)
+    # The C heap's thresholds come from the environment here (the harness sets them to what
+    # facegan::tune_cpu_heap() sets on the C++ side); say which, as bench_steps does.
+    heap = [f"{k}={os.environ[k]}" for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_") if k in os.environ]
+    result["heap"] = ", ".join(heap) if heap else "glibc default"
     print(json.dumps(result), flush=True)
 
 
