@@ -213,7 +213,13 @@ std::vector<BenchTask> bench_tasks() {
       {"pix2pix",
        [](int64_t s) { return json{{"type", "pix2pix"}, {"generator", pix2pix_generator(s)}}; },
        synthetic_pairs,
-       on_x([](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::Pix2PixTask&>(t).generator()->forward(x); })},
+       // G laid out channels-last, as the library's U-Net inference is (models::to_channels_last;
+       // models::DeRL::load does it on CPU): the layout is set before the clock, once.
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) -> std::function<torch::Tensor()> {
+         auto g = dynamic_cast<models::Pix2PixTask&>(t).generator();
+         models::to_channels_last(*g);
+         return [g, x]() mutable { return g->forward(x); };
+       }},
       {"derl_deexpression",
        [](int64_t s) {
          return json{{"type", "derl"}, {"stage", "deexpression"}, {"generator", pix2pix_generator(s)}, {"theta", 100.0}};
@@ -232,7 +238,13 @@ std::vector<BenchTask> bench_tasks() {
                      {"optimizer_c", {{"lr", 0.001}, {"beta1", 0.9}}}};
        },
        synthetic_pairs,
-       on_x([](train::Task& t, const torch::Tensor& x) { return dynamic_cast<models::DeRLTask&>(t).classify_logits(x); })},
+       // Generator and classifier channels-last, as models::DeRL::load lays them out on CPU.
+       [](train::Task& t, const torch::Tensor& x, const torch::Tensor&) -> std::function<torch::Tensor()> {
+         auto& task = dynamic_cast<models::DeRLTask&>(t);
+         models::to_channels_last(*task.generator());
+         models::to_channels_last(*task.classifier());
+         return [&task, x] { return task.classify_logits(x); };
+       }},
       {"open_set", open_set_spec, synthetic_identity_pairs,
        // mix(x_s, x_a) in eval mode: f_I(x_s) from I, z_a = A(x_a)'s mean, G([f_I, z_a]) (what
        // models::OpenSet::mix computes).

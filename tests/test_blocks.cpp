@@ -1,6 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/models/blocks/encoders.hpp>
 #include <facegan/models/blocks/init.hpp>
+#include <facegan/models/blocks/layout.hpp>
 #include <facegan/models/blocks/patchgan.hpp>
 #include <facegan/models/blocks/resnet.hpp>
 #include <facegan/models/blocks/unet.hpp>
@@ -266,6 +267,41 @@ TEST_CASE("save and load round-trip parameters and buffers exactly", "[blocks]")
   // A checkpoint of another architecture is refused, not half-loaded.
   UNetGenerator other(UNetGeneratorOptions(3, 3).depth(4).base_channels(4));
   CHECK_THROWS(save_and_load(unet, other));
+}
+
+TEST_CASE("to_channels_last keeps names and values, outputs follow the layout, checkpoints load either way",
+          "[blocks]") {
+  torch::manual_seed(6);
+  UNetGenerator unet(UNetGeneratorOptions(3, 3).depth(3).base_channels(4));
+  unet->forward(torch::randn({2, 3, 16, 16}));  // batch-norm statistics away from (0, 1)
+  unet->eval();
+  UNetGenerator before = std::dynamic_pointer_cast<UNetGeneratorImpl>(unet->clone());
+  const torch::Tensor x = torch::randn({2, 3, 16, 16});
+  torch::Tensor y_nchw;
+  {
+    torch::NoGradGuard ng;
+    y_nchw = unet->forward(x);
+  }
+  CHECK_FALSE(is_channels_last(*unet));
+  CHECK(y_nchw.is_contiguous());
+
+  to_channels_last(*unet);
+  CHECK(is_channels_last(*unet));
+  CHECK(state_keys(*unet) == state_keys(*before));
+  CHECK(same_state(*unet, *before));  // torch::equal compares values, whatever the strides
+  torch::NoGradGuard ng;
+  const torch::Tensor y = unet->forward(x);
+  CHECK(y.is_contiguous(at::MemoryFormat::ChannelsLast));
+  CHECK_FALSE(y.is_contiguous());
+  CHECK(torch::allclose(y, y_nchw, 1e-5, 1e-6));
+
+  // Checkpoints round-trip exactly either way; torch::load adopts the saved tensors, so the layout
+  // travels with them.
+  auto loaded = save_and_load(unet, UNetGenerator(UNetGeneratorOptions(3, 3).depth(3).base_channels(4)));
+  CHECK(same_state(*loaded, *before));
+  CHECK(is_channels_last(*loaded));
+  auto reloaded = save_and_load(before, unet);
+  CHECK(same_state(*reloaded, *before));
 }
 
 TEST_CASE("options round-trip through JSON and reject bad keys and values by name", "[blocks]") {

@@ -1,6 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/synthetic_pairs.hpp>
+#include <facegan/models/blocks/layout.hpp>
 #include <facegan/models/derl/derl.hpp>
 #include <facegan/models/derl/derl_task.hpp>
 #include <facegan/train/trainer.hpp>
@@ -213,13 +214,17 @@ TEST_CASE("derl: both stages train, the frozen generator stays frozen, the infer
   CHECK_FALSE(stage2->generator()->is_training());
 
   // Inference API from the stage-2 checkpoint (holds the generator too).
-  const models::DeRL model = models::DeRL::load(ckpt2);
+  models::DeRL model = models::DeRL::load(ckpt2);
   REQUIRE(model.can_classify());
+  // On CPU the loaded networks run channels-last; callers still get NCHW images.
+  CHECK(models::is_channels_last(*model.generator()));
+  CHECK(models::is_channels_last(*model.classifier()));
   CHECK(model.class_names() == std::vector<std::string>{"happy", "sad", "angry", "surprised", "disgusted", "fearful"});
   const data::Batch batch = data::collate({pairs->get(0), pairs->get(1), pairs->get(2)});
   const torch::Tensor x = batch.at("input");
   const torch::Tensor neutral = model.neutralize(x);
   CHECK(neutral.sizes() == x.sizes());
+  CHECK(neutral.is_contiguous());
   CHECK(neutral.abs().max().item<double>() <= 1.0);
   {
     torch::NoGradGuard ng;

@@ -280,8 +280,8 @@ int main(int argc, char** argv) {
       "`facegan list` shows them with their options."};
   app.require_subcommand(1);
   app.footer(
-      "Memory: facegan keeps freed CPU blocks of up to 1 GiB in the process for reuse (facegan::tune_cpu_heap; "
-      "about 25 % faster steps, the same peak). Setting MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ "
+      "Memory: facegan keeps freed CPU blocks of up to 1 GiB in the process for reuse (facegan::tune_cpu_heap: "
+      "forward passes up to a quarter faster, training peaks up to ~6 % higher). Setting MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ "
       "in the environment overrides it.");
   app.set_version_flag("--version", "facegan 0.1.0");
 

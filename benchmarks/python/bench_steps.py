@@ -832,6 +832,8 @@ def measure_infer(args):
     parameters = count(*task.networks)
     for net in task.networks:
         net.eval()
+        if args.channels_last:
+            net.to(memory_format=torch.channels_last)
     x = torch.rand(1, 3, args.size, args.size) * 2 - 1
     y2 = torch.rand(1, 3, args.size, args.size) * 2 - 1  # the second image of two-image inferences (mix)
     inputs = task.infer_inputs(x, y2) if hasattr(task, "infer_inputs") else (x, y2)
@@ -853,6 +855,7 @@ def measure_infer(args):
             profiler.export_chrome_trace(args.profile)
     peak = peak_rss_mib()
     return {"language": "python", "mode": "infer", "task": args.task, "size": args.size, "runs": args.runs,
+            "channels_last": args.channels_last,
             "threads": torch.get_num_threads(), "latency_ms": statistics.median(ms), "latency_ms_min": min(ms),
             "cpu_latency_ms": statistics.median(cpu_ms),
             "peak_rss_mib": peak, "baseline_rss_mib": BASELINE_MIB, "peak_rss_delta_mib": peak - BASELINE_MIB,
@@ -966,6 +969,8 @@ def main():
     p.add_argument("--no-inplace", action="store_true", help="diagnostic: activations out of place")
     p.add_argument("--fused-adam", action="store_true",
                    help="comparison: torch.optim.Adam(fused=True) in every builder (the kernel of facegan's FusedAdam)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="diagnostic (--infer): every network laid out channels-last, as facegan's U-Net inference is")
     p.add_argument("--list", action="store_true")
     p.add_argument("--profile", default=None, help="write the autograd profiler's trace of the timed steps here")
     p.add_argument("--check", default=None, help="compare with the outputs of bench_steps --check FILE")

@@ -31,6 +31,7 @@
 #include <facegan/models/blocks/encoders.hpp>
 #include <facegan/models/blocks/init.hpp>
 #include <facegan/models/blocks/layers.hpp>
+#include <facegan/models/blocks/layout.hpp>
 #include <facegan/models/blocks/patchgan.hpp>
 #include <facegan/models/blocks/resnet.hpp>
 #include <facegan/models/blocks/unet.hpp>

@@ -1,6 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/readers.hpp>
+#include <facegan/models/blocks/layout.hpp>
 #include <facegan/models/derl/derl.hpp>
 #include <facegan/models/derl/derl_task.hpp>
 #include <facegan/train/checkpoint.hpp>
@@ -46,6 +47,11 @@ DeRL DeRL::load(const std::string& checkpoint, torch::Device device, int64_t ima
     classifier->to(device);
     train::load_checkpoint_network(checkpoint, "classifier", *classifier, o.use_ema);
   }
+  if (device.is_cpu()) {
+    // These networks only run forward from here on: oneDNN's native layout makes that 6-10 % faster.
+    to_channels_last(*generator);
+    if (!classifier.is_empty()) to_channels_last(*classifier);
+  }
   return DeRL(generator, classifier, o.classes, device, image_size);
 }
 
@@ -69,7 +75,8 @@ torch::Tensor DeRL::prepare(const torch::Tensor& faces) const {
 
 torch::Tensor DeRL::neutralize(const torch::Tensor& faces) const {
   c10::InferenceMode guard;
-  torch::Tensor y = generator_->forward(prepare(faces));
+  // contiguous(): a channels-last generator returns channels-last images; callers get NCHW.
+  torch::Tensor y = generator_->forward(prepare(faces)).contiguous();
   return faces.dim() == 3 ? y.squeeze(0) : y;
 }
 
