@@ -39,7 +39,8 @@ CASES = [
     ("pix2pix", 64, 1, 3, 15),
     ("pix2pix", 256, 1, 2, 5),
     ("derl_deexpression", 64, 1, 3, 15),
-    ("derl_classify", 64, 1, 3, 20),
+    # 60 steps, not 20: a step is ~50 ms, and 1 s of timing left the C++/Py ratio within 0.95-1.20.
+    ("derl_classify", 64, 1, 5, 60),
     ("derl_classify", 256, 1, 2, 6),
     # Batch 2, not 1: A's last trunk stage is a 1x1 map with batch norm at 64 px, which needs more
     # than one value per channel in training (batch 1 fails in both languages).
