@@ -21,8 +21,8 @@ struct HeapTuning {
 /// 256 px U-Net page-faults its activations in again: about a quarter of its CPU time on this
 /// project's machines (docs/benchmarks.md). With the mmap and trim thresholds raised to
 /// `keep_bytes`, freed activations stay mapped and the next step reuses them. The price is that
-/// up to `keep_bytes` of freed memory stays resident, and a training peak up to ~6 % higher
-/// (heap fragmentation; pix2pix 256 px: 1175 vs 1114 MiB above start-up).
+/// up to `keep_bytes` of freed memory stays resident, and training peaks measured up to ~6 %
+/// higher (pix2pix 256 px: 1175 vs 1114 MiB above start-up).
 ///
 /// Process-wide, so the library never calls it on its own: the `facegan` command, the examples
 /// and the benchmark programs do. The environment wins: when MALLOC_MMAP_THRESHOLD_,
