@@ -38,8 +38,8 @@ HeapTuning tune_cpu_heap(std::size_t keep_bytes) {
     return result;
   }
   const int value = static_cast<int>(keep_bytes);
-  // Trim first: raising the mmap threshold alone would still hand the heap's top back to the
-  // kernel after every step, and the next step would fault it in again.
+  // Both thresholds: with the mmap threshold alone, freed blocks at the heap's top would still go
+  // back to the kernel past the trim threshold, and the next step would fault them in again.
   if (mallopt(M_TRIM_THRESHOLD, value) != 1 || mallopt(M_MMAP_THRESHOLD, value) != 1) {
     result.summary = "glibc refused mmap/trim threshold " + std::to_string(keep_bytes);
     return result;
