@@ -81,14 +81,51 @@ Registry<Dataset>& dataset_registry() {
   return registry;
 }
 
-std::shared_ptr<Dataset> create_dataset(const json& spec, const std::string& where) {
-  if (!spec.is_object() || !spec.contains("type") || !spec.at("type").is_string()) {
-    throw ConfigError(where + ": a data set spec is an object with a string \"type\"; known types: " +
-                      join_names(dataset_registry().names()));
+std::shared_ptr<InMemoryDataset> materialize(const Dataset& dataset, size_t first,
+                                             const std::function<void(size_t, size_t)>& progress) {
+  const size_t n = dataset.size() > first ? dataset.size() - first : 0;
+  std::vector<Sample> samples;
+  samples.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    samples.push_back(dataset.get(first + i));
+    if (progress && ((i + 1) % 256 == 0 || i + 1 == n)) progress(i + 1, n);
   }
-  json options = spec;
-  options.erase("type");
-  return dataset_registry().create(spec.at("type").get<std::string>(), options);
+  return std::make_shared<InMemoryDataset>(std::move(samples), dataset.type());
+}
+
+namespace {
+class SubsetDataset : public Dataset {
+ public:
+  SubsetDataset(std::shared_ptr<const Dataset> base, std::vector<size_t> indices)
+      : base_(std::move(base)), indices_(std::move(indices)) {}
+  size_t size() const override { return indices_.size(); }
+  Sample get(size_t index) const override {
+    if (index >= indices_.size()) {
+      throw DataError("subset: index " + std::to_string(index) + " out of range (size " + std::to_string(indices_.size()) + ")");
+    }
+    return base_->get(indices_[index]);
+  }
+  std::string type() const override { return base_->type(); }
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  std::vector<size_t> indices_;
+};
+}  // namespace
+
+std::shared_ptr<Dataset> subset(std::shared_ptr<const Dataset> dataset, std::vector<size_t> indices) {
+  if (!dataset) throw DataError("subset: no data set");
+  for (size_t i : indices) {
+    if (i >= dataset->size()) {
+      throw DataError("subset: index " + std::to_string(i) + " out of range for a data set of " +
+                      std::to_string(dataset->size()) + " samples");
+    }
+  }
+  return std::make_shared<SubsetDataset>(std::move(dataset), std::move(indices));
+}
+
+std::shared_ptr<Dataset> create_dataset(const json& spec, const std::string& where) {
+  return dataset_registry().create_from_spec(spec, where);
 }
 
 }  // namespace facegan::data

@@ -1479,6 +1479,7 @@ SyntheticFaces::SyntheticFaces(SyntheticFacesOptions options) : options_(std::mo
     throw ConfigError(w + "held_out_identities: must be in [0, num_identities - 1] = [0, " +
                       std::to_string(o.num_identities() - 1) + "], got " + std::to_string(o.held_out_identities()));
   }
+  if (o.sample_seed() < -1) throw ConfigError(w + "sample_seed: must be >= 0, or -1 for `seed`, got " + std::to_string(o.sample_seed()));
   check_unit(o.expression_probability(), w + "expression_probability");
   check_unit(o.min_intensity(), w + "min_intensity");
   check_unit(o.makeup_probability(), w + "makeup_probability");
@@ -1504,7 +1505,7 @@ const IdentityTraits& SyntheticFaces::traits(int64_t identity) const {
 
 FaceFactors SyntheticFaces::sample_factors(uint64_t index, Split split) const {
   const auto& o = options_;
-  const uint64_t seed = static_cast<uint64_t>(o.seed());
+  const uint64_t seed = static_cast<uint64_t>(o.sample_seed() >= 0 ? o.sample_seed() : o.seed());
   FaceFactors f;
   {
     Rng rng(seed, kSampleIdentity, index);

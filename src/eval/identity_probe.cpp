@@ -204,8 +204,12 @@ torch::Tensor AttributeProbe::predict(const torch::Tensor& faces) const {
   return torch::cat(out).cpu() * stdev_ + mean_;
 }
 
+torch::Tensor AttributeProbe::error_per_image(const torch::Tensor& faces, const torch::Tensor& targets) const {
+  return ((predict(faces) - targets.cpu()).abs() / stdev_).mean(1).to(torch::kFloat64);
+}
+
 double AttributeProbe::error(const torch::Tensor& faces, const torch::Tensor& targets) const {
-  return ((predict(faces) - targets.cpu()).abs() / stdev_).mean().item<double>();
+  return error_per_image(faces, targets).mean().item<double>();
 }
 
 void AttributeProbe::save(const std::string& path) const {

@@ -70,6 +70,15 @@ torch::Tensor ssim_per_image(const torch::Tensor& a, const torch::Tensor& b) {
   return map.reshape({n, -1}).mean(1);
 }
 
+std::map<std::string, torch::Tensor> fidelity_per_image(const torch::Tensor& a, const torch::Tensor& b) {
+  TORCH_CHECK(a.dim() == 4 && a.sizes() == b.sizes(), "fidelity_per_image: expected two [N, C, H, W] of equal shape, got ",
+              a.sizes(), " and ", b.sizes());
+  const torch::Tensor af = a.to(torch::kFloat), bf = b.to(torch::kFloat);
+  return {{"l1", (af - bf).abs().flatten(1).mean(1).to(torch::kFloat64)},
+          {"psnr", psnr_per_image(af, bf).clamp_max(kPsnrCap)},
+          {"ssim", ssim_per_image(af, bf)}};
+}
+
 double ssim(const torch::Tensor& a, const torch::Tensor& b) { return ssim_per_image(a, b).mean().item<double>(); }
 
 double accuracy(const torch::Tensor& pred, const torch::Tensor& labels) {

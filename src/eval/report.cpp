@@ -299,6 +299,25 @@ ReportTable table_from_json(const json& j, const std::string& where) {
   return t;
 }
 
+std::string table_to_markdown(const ReportTable& t) {
+  std::ostringstream md;
+  if (!t.title.empty()) md << "**" << t.title << "**\n\n";
+  auto line = [&](const std::vector<std::string>& cells) {
+    md << "|";
+    for (const auto& c : cells) md << " " << c << " |";
+    md << "\n";
+  };
+  line(t.columns);
+  line(std::vector<std::string>(t.columns.size(), "---"));
+  for (const auto& row : t.rows) {
+    std::vector<std::string> cells;
+    for (const auto& c : row) cells.push_back(format_cell(c, t.precision));
+    line(cells);
+  }
+  if (!t.note.empty()) md << "\n" << t.note << "\n";
+  return md.str();
+}
+
 void write_table(const ReportTable& table, const std::string& path) {
   table_from_json(table_to_json(table), path);  // the same checks as reading it back
   train::write_file_atomic(path, table_to_json(table).dump(2) + "\n");

@@ -35,8 +35,6 @@ void register_builtin_losses(Registry<Loss>& registry) {
   register_regularizer_losses(registry);
 }
 
-std::string prefix(const std::string& where) { return where.empty() ? std::string() : where + ": "; }
-
 }  // namespace
 
 Registry<Loss>& loss_registry() {
@@ -49,32 +47,7 @@ Registry<Loss>& loss_registry() {
 }
 
 std::shared_ptr<Loss> create_loss(const json& spec, const std::string& where) {
-  const Registry<Loss>& registry = loss_registry();
-  if (!spec.is_object()) {
-    throw ConfigError(prefix(where) + "a loss is an object {\"type\": name, ...options}, got " + spec.dump());
-  }
-  auto type_it = spec.find("type");
-  if (type_it == spec.end() || !type_it->is_string()) {
-    throw ConfigError(prefix(where) + "a loss needs a string \"type\"" +
-                      (type_it == spec.end() ? std::string() : ", got " + type_it->dump()) +
-                      "; known: " + join_names(registry.names()));
-  }
-  const std::string type = type_it->get<std::string>();
-  json options = spec;
-  options.erase("type");
-  const Registry<Loss>::Entry* entry = nullptr;
-  try {
-    entry = &registry.entry(type);
-  } catch (const ConfigError& e) {  // unknown type: the registry's message lists the known names
-    throw ConfigError(prefix(where) + e.what());
-  }
-  try {
-    return entry->factory(options);
-  } catch (const ConfigError& e) {
-    // Options are applied without a path; name the config key and the loss type here.
-    throw ConfigError(prefix(where.empty() ? "loss '" + type + "'" : where + " (loss '" + type + "')") +
-                      e.what());
-  }
+  return loss_registry().create_from_spec(spec, where);
 }
 
 }  // namespace facegan::losses

@@ -185,10 +185,17 @@ Options apply_json(Options options, const json& j, const std::string& where = ""
 /// or malformed.
 json load_json_file(const std::string& path);
 
+/// Sets the value at a dotted `path` of `root` ("trainer.steps"), creating intermediate objects.
+/// In a list of named objects (a pipeline's "stages") a path component selects the element whose
+/// "name" it is, or the element at that index ("stages.classify.trainer.steps"). ConfigError
+/// prefixed by `where` (default: the path) when the path runs through a non-object value or names
+/// no element of a list.
+void set_json_path(json& root, const std::string& path, json value, const std::string& where = "");
+
 /// Applies command-line overrides `key.path=value` to `config` (`--set trainer.steps=200`). The
 /// value is parsed as JSON when it is valid JSON (numbers, true, [1,2], {"a":1}) and taken as a
-/// string otherwise. Intermediate objects are created; a path through a non-object value, or an
-/// override without '=', is a ConfigError naming it.
+/// string otherwise. Paths as set_json_path's (named list elements included); a path through a
+/// non-object value, or an override without '=', is a ConfigError naming it.
 void apply_overrides(json& config, const std::vector<std::string>& overrides);
 
 }  // namespace facegan

@@ -66,6 +66,39 @@ class Registry {
     return entry(name).factory(options);
   }
 
+  /// Builds a product from its spec `{"type": name, ...options}`. Every ConfigError is prefixed by
+  /// `where` (the config key, e.g. "data.train"): a spec that is not an object, a missing or
+  /// non-string "type", an unknown type (listing the known names) and the factory's own errors
+  /// (naming the type as well).
+  std::shared_ptr<Product> create_from_spec(const nlohmann::json& spec, const std::string& where) const {
+    const std::string at = where.empty() ? std::string() : where + ": ";
+    if (!spec.is_object()) {
+      throw ConfigError(at + "a " + kind_ + " is an object {\"type\": name, ...options}, got " + spec.dump());
+    }
+    auto type_it = spec.find("type");
+    if (type_it == spec.end() || !type_it->is_string()) {
+      throw ConfigError(at + "a " + kind_ + " needs a string \"type\"" +
+                        (type_it == spec.end() ? std::string() : ", got " + type_it->dump()) +
+                        "; known: " + join_names(names()));
+    }
+    const std::string type = type_it->template get<std::string>();
+    const Entry* found = nullptr;
+    try {
+      found = &entry(type);
+    } catch (const ConfigError& e) {
+      throw ConfigError(at + e.what());
+    }
+    nlohmann::json options = spec;
+    options.erase("type");
+    try {
+      return found->factory(options);
+    } catch (const ConfigError& e) {
+      // Factories apply options without a path: name the config key and the type here.
+      throw ConfigError((where.empty() ? kind_ + " '" + type + "'" : where + " (" + kind_ + " '" + type + "')") +
+                        ": " + e.what());
+    }
+  }
+
   /// Registered names in sorted order.
   std::vector<std::string> names() const {
     std::vector<std::string> out;

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,16 @@ class InMemoryDataset : public Dataset {
   std::vector<Sample> samples_;
   std::string type_;
 };
+
+/// Every sample of `dataset` (from index `first` on) rendered or read once into memory: for small
+/// data sets that several runs train on. `progress`, when set, is called with (done, total) every
+/// 256 samples and at the end.
+std::shared_ptr<InMemoryDataset> materialize(const Dataset& dataset, size_t first = 0,
+                                             const std::function<void(size_t, size_t)>& progress = nullptr);
+
+/// The samples `indices` of `dataset`, in that order, without copying them (a fold of an
+/// experiment). get(i) is dataset.get(indices[i]); the indices are checked against its size.
+std::shared_ptr<Dataset> subset(std::shared_ptr<const Dataset> dataset, std::vector<size_t> indices);
 
 /// Samples stacked along a new batch dimension: every key present in all samples, with equal shapes.
 struct Batch {

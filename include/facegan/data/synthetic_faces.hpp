@@ -237,8 +237,12 @@ struct SyntheticFacesOptions {
   TORCH_ARG(int64_t, num_identities) = 200;
   /// The last held_out_identities ids are never drawn by the training split.
   TORCH_ARG(int64_t, held_out_identities) = 40;
-  /// Seeds identity traits and factor sampling.
+  /// Seeds identity traits (who the identities are) and, unless sample_seed is set, factor sampling.
   TORCH_ARG(int64_t, seed) = 0;
+  /// Seeds factor sampling alone (which identity, pose, light, expression and makeup sample i
+  /// has), so that an experiment's seed draws new training samples of the same identities;
+  /// -1 = `seed`.
+  TORCH_ARG(int64_t, sample_seed) = -1;
   /// Probability that a sampled face has a non-neutral expression (6/7: the 7 classes balanced).
   TORCH_ARG(double, expression_probability) = 6.0 / 7.0;
   /// Sampled intensities of non-neutral expressions are uniform in [min_intensity, 1].
@@ -263,6 +267,7 @@ struct SyntheticFacesOptions {
     v("num_identities", num_identities_);
     v("held_out_identities", held_out_identities_);
     v("seed", seed_);
+    v("sample_seed", sample_seed_);
     v("expression_probability", expression_probability_);
     v("min_intensity", min_intensity_);
     v("makeup_probability", makeup_probability_);
@@ -291,7 +296,7 @@ class SyntheticFaces {
   /// Traits of `identity` (< num_identities, else ConfigError).
   const IdentityTraits& traits(int64_t identity) const;
 
-  /// Factors of sample `index`: deterministic in (seed, index, split). Identity, pose/light/
+  /// Factors of sample `index`: deterministic in (sample_seed or seed, index, split). Identity, pose/light/
   /// background, expression and makeup come from separate random streams, so they are independent.
   FaceFactors sample_factors(uint64_t index, Split split = Split::kTrain) const;
 

@@ -98,6 +98,8 @@ class AttributeProbe {
   /// Mean over faces and attributes of |predict - targets| / stdev (in training standard
   /// deviations, so every attribute counts equally): faces [N, 3, S, S], targets [N, 18].
   double error(const torch::Tensor& faces, const torch::Tensor& targets) const;
+  /// error() of each face: float64 [N].
+  torch::Tensor error_per_image(const torch::Tensor& faces, const torch::Tensor& targets) const;
 
   void save(const std::string& path) const;
   static AttributeProbe load(const std::string& path, models::ConvEncoderOptions network);

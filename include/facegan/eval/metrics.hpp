@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace facegan::eval {
@@ -18,6 +20,10 @@ torch::Tensor psnr_per_image(const torch::Tensor& a, const torch::Tensor& b);
 /// Mean of psnr_per_image (+inf when any pair is identical).
 double psnr(const torch::Tensor& a, const torch::Tensor& b);
 
+/// Per-sample evaluation caps PSNR here (an MSE of 1e-10): identical images, which psnr_per_image
+/// scores +inf, would otherwise make every mean and paired difference that includes them infinite.
+constexpr double kPsnrCap = 100.0;
+
 /// Structural similarity (Wang et al. 2004) per image of images in [-1, 1], measured on the [0, 1]
 /// range: 11x11 Gaussian window with sigma 1.5 applied without padding ("valid", as the reference
 /// MATLAB ssim_index), K1 = 0.01, K2 = 0.03, dynamic range 1; the SSIM map is averaged over
@@ -27,6 +33,11 @@ torch::Tensor ssim_per_image(const torch::Tensor& a, const torch::Tensor& b);
 
 /// Mean of ssim_per_image.
 double ssim(const torch::Tensor& a, const torch::Tensor& b);
+
+/// The per-sample fidelity of image translation: {"l1": mean |a - b| over C, H, W on [-1, 1],
+/// "psnr": psnr_per_image capped at kPsnrCap, "ssim": ssim_per_image}, each float64 [N].
+/// a, b: [N, C, H, W] in [-1, 1] (H, W >= 11).
+std::map<std::string, torch::Tensor> fidelity_per_image(const torch::Tensor& a, const torch::Tensor& b);
 
 /// Fraction of pred == labels. pred, labels: integer [N] (N >= 1).
 double accuracy(const torch::Tensor& pred, const torch::Tensor& labels);

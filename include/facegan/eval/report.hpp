@@ -29,6 +29,10 @@ json table_to_json(const ReportTable& table);
 /// Inverse of table_to_json; ConfigError naming `where` and the key when malformed (a row whose
 /// length differs from the column count included).
 ReportTable table_from_json(const json& j, const std::string& where = "table");
+/// The table as GitHub markdown: the title in bold, the header, the rows (numbers with the table's
+/// precision), the note under it.
+std::string table_to_markdown(const ReportTable& table);
+
 /// Writes `table` to `path` atomically (a crash never leaves half a file).
 void write_table(const ReportTable& table, const std::string& path);
 /// Reads a *.table.json file; ConfigError naming the file when it is missing or malformed.

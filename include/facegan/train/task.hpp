@@ -91,6 +91,18 @@ struct EvalContext {
 void for_each_batch(const data::Dataset& dataset, const EvalContext& ctx,
                     const std::function<void(const data::Batch&)>& fn);
 
+/// What a method outputs on an evaluation batch, by name ({"output": [N, 3, H, W]}, {"logits":
+/// [N, K]}, ...): a task's own prediction or a baseline's, scored by the same Task::score_batch.
+using Outputs = std::map<std::string, torch::Tensor>;
+/// Per-sample scores: metric -> float64 [N], one value per sample in data set order. NaN marks a
+/// sample the metric does not apply to (an empty mask, an unlabeled sample).
+using SampleScores = std::map<std::string, torch::Tensor>;
+/// outputs[key]; ConfigError naming the key and those present when it is missing (a baseline whose
+/// outputs do not fit the task that scores them).
+const torch::Tensor& output_at(const Outputs& outputs, const std::string& key);
+/// Extra per-sample scores of a method's outputs (an independent probe, ...), beside the task's.
+using ExtraScorer = std::function<SampleScores(const data::Batch& batch, const Outputs& outputs)>;
+
 /// A paper's training recipe. Created from the task registry by name and JSON options.
 class Task {
  public:
@@ -109,8 +121,55 @@ class Task {
   virtual StepOutput train_step(const data::Batch& batch, StepContext& ctx) = 0;
   /// Named images for a sample grid, computed without gradients on `batch`.
   virtual NamedImages samples(const data::Batch& batch) = 0;
-  /// Metrics on `dataset` (e.g. {"l1": ..., "psnr": ...}); networks are in eval() mode.
-  virtual json evaluate(const data::Dataset& dataset, const EvalContext& ctx) = 0;
+  /// Metrics on `dataset` (e.g. {"l1": ..., "psnr": ...}); networks are in eval() mode. The default
+  /// is summarize_scores(score_dataset(...)): the means of the per-sample scores.
+  virtual json evaluate(const data::Dataset& dataset, const EvalContext& ctx);
+
+  /// The task's outputs on an evaluation batch (networks in eval mode, no gradients), the input of
+  /// score_batch. The default throws ConfigError: the task has no per-sample evaluation.
+  virtual Outputs predict(const data::Batch& batch);
+  /// Per-sample scores of `outputs` on `batch`: the task's own predict() or a baseline's outputs
+  /// (one scoring code path for both). Every tensor is float64 [batch.size()]. The default throws.
+  virtual SampleScores score_batch(const data::Batch& batch, const Outputs& outputs);
+};
+
+/// Scores `predict(batch)` over the data set's batches (EvalContext's order and limit) with
+/// task.score_batch and the extra scorers; per-sample scores concatenated in data set order.
+/// ConfigError when a scorer returns a tensor that is not one value per sample.
+SampleScores score_dataset(Task& task, const data::Dataset& dataset, const EvalContext& ctx,
+                           const std::function<Outputs(const data::Batch&)>& predict,
+                           const std::vector<ExtraScorer>& extra = {});
+/// score_dataset with the task's own predict().
+SampleScores score_dataset(Task& task, const data::Dataset& dataset, const EvalContext& ctx,
+                           const std::vector<ExtraScorer>& extra = {});
+/// {"samples": N, metric: mean over the samples where it is not NaN, ...}; a metric that is NaN
+/// everywhere is null.
+json summarize_scores(const SampleScores& scores);
+
+/// A method that needs no training (return the input, colour transfer, chance, an oracle that reads
+/// the ground truth), registered by each paper beside its task and scored by that task's
+/// score_batch on the same samples as the trained variants.
+class Baseline {
+ public:
+  virtual ~Baseline() = default;
+  /// The baseline's outputs on `batch`, in the Outputs form that the task's score_batch reads.
+  virtual Outputs predict(const data::Batch& batch) = 0;
+};
+
+/// Options of a registered product that takes none: apply_json(NoOptions(), options) rejects any key.
+struct NoOptions {
+  template <class V>
+  void visit(V&) {}
+};
+
+/// A Baseline from a function (what most papers register).
+class FunctionBaseline : public Baseline {
+ public:
+  explicit FunctionBaseline(std::function<Outputs(const data::Batch&)> fn) : fn_(std::move(fn)) {}
+  Outputs predict(const data::Batch& batch) override { return fn_(batch); }
+
+ private:
+  std::function<Outputs(const data::Batch&)> fn_;
 };
 
 /// The task catalogue: `{"type": name, ...options}` -> Task. Filled on first use by the builtin list.
@@ -119,5 +178,11 @@ Registry<Task>& task_registry();
 /// Builds a task from its spec; `where` prefixes every ConfigError (missing "type", unknown type
 /// with the known names, unknown option).
 std::shared_ptr<Task> create_task(const json& spec, const std::string& where = "task");
+
+/// The baseline catalogue: `{"type": name, ...options}` -> Baseline ("derl_chance",
+/// "makeup_reinhard", ...). Filled on first use by the builtin list.
+Registry<Baseline>& baseline_registry();
+/// Builds a baseline from its spec (errors as create_task's).
+std::shared_ptr<Baseline> create_baseline(const json& spec, const std::string& where = "baseline");
 
 }  // namespace facegan::train

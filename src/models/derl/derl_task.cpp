@@ -222,49 +222,61 @@ train::NamedImages DeRLTask::samples(const data::Batch& batch) {
   return {{"input", batch.at(options_.input_key)}};
 }
 
-json DeRLTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
-  torch::NoGradGuard no_grad;
-  if (options_.stage == DeRLStage::kDeexpression) return pix2pix_->evaluate(dataset, ctx);
+train::Outputs DeRLTask::predict(const data::Batch& batch) {
+  if (options_.stage == DeRLStage::kDeexpression) return pix2pix_->predict(batch);
+  const torch::Tensor& x = batch.at(options_.input_key);
+  if (options_.stage == DeRLStage::kBaselineCnn) return {{"logits", baseline_->forward(x)}};
+  const ResidueLogits r = classifier_->forward(generator_->forward_features(x));
+  train::Outputs out{{"logits", r.final}};
+  for (size_t i = 0; i < r.local.size(); ++i) {
+    out["local_logits_" + std::to_string(options_.classifier.levels()[i])] = r.local[i];
+  }
+  return out;
+}
 
+train::SampleScores DeRLTask::score_batch(const data::Batch& batch, const train::Outputs& outputs) {
+  if (options_.stage == DeRLStage::kDeexpression) return pix2pix_->score_batch(batch, outputs);
+  const torch::Tensor labels = class_labels(batch.at(options_.label_key)).cpu();
+  const torch::Tensor valid = labels.ne(classification_->options.ignore_index);
+  const torch::Tensor nan = torch::full(labels.sizes(), std::nan(""), torch::kFloat64);
+  auto correct = [&](const torch::Tensor& logits) {
+    return torch::where(valid, logits.argmax(1).cpu().eq(labels).to(torch::kFloat64), nan);
+  };
+  const torch::Tensor& logits = train::output_at(outputs, "logits");
+  train::SampleScores s{{"accuracy", correct(logits)},
+                        {"label", torch::where(valid, labels.to(torch::kFloat64), nan)},
+                        {"prediction", logits.argmax(1).cpu().to(torch::kFloat64)}};
+  const std::string local = "local_logits_";
+  for (const auto& [name, t] : outputs) {
+    if (name.rfind(local, 0) == 0) s["local_accuracy_" + name.substr(local.size())] = correct(t);
+  }
+  return s;
+}
+
+json DeRLTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
+  const train::SampleScores scores = train::score_dataset(*this, dataset, ctx);
+  if (options_.stage == DeRLStage::kDeexpression) return train::summarize_scores(scores);
+  const torch::Tensor label = scores.at("label"), valid = ~torch::isnan(label);
+  const int64_t n = valid.sum().item<int64_t>();
+  if (n == 0) return json{{"samples", 0}};
   const int64_t k = static_cast<int64_t>(options_.classes.size());
-  const int64_t ignore = classification_->options.ignore_index;
-  std::vector<torch::Tensor> preds, labels_all;
-  std::vector<std::vector<torch::Tensor>> local_preds;
-  train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
-    const torch::Tensor& x = batch.at(options_.input_key);
-    labels_all.push_back(class_labels(batch.at(options_.label_key)).cpu());
-    train::AutocastGuard amp(ctx.amp, ctx.device);
-    if (options_.stage == DeRLStage::kBaselineCnn) {
-      preds.push_back(baseline_->forward(x).argmax(1).cpu());
-      return;
-    }
-    const ResidueLogits r = classifier_->forward(generator_->forward_features(x));
-    preds.push_back(r.final.argmax(1).cpu());
-    local_preds.resize(r.local.size());
-    for (size_t i = 0; i < r.local.size(); ++i) local_preds[i].push_back(r.local[i].argmax(1).cpu());
-  });
-  if (preds.empty()) return json{{"samples", 0}};
-  const torch::Tensor labels = torch::cat(labels_all);
-  const torch::Tensor valid = labels.ne(ignore).nonzero().flatten();
-  if (valid.numel() == 0) return json{{"samples", 0}};
-  const torch::Tensor y = labels.index_select(0, valid);
-  const torch::Tensor pred = torch::cat(preds).index_select(0, valid);
-  const torch::Tensor cm = eval::confusion_matrix(pred, y, k);
+  const torch::Tensor cm = eval::confusion_matrix(scores.at("prediction").masked_select(valid).to(torch::kLong),
+                                                  label.masked_select(valid).to(torch::kLong), k);
   json confusion = json::array();
   for (int64_t t = 0; t < k; ++t) {
     json row = json::array();
     for (int64_t p = 0; p < k; ++p) row.push_back(cm[t][p].item<int64_t>());
     confusion.push_back(row);
   }
-  json result{{"accuracy", eval::accuracy(pred, y)}, {"confusion", confusion}, {"samples", y.numel()}};
-  if (!local_preds.empty()) {
-    json local = json::object();
-    for (size_t i = 0; i < local_preds.size(); ++i) {
-      local[std::to_string(options_.classifier.levels()[i])] =
-          eval::accuracy(torch::cat(local_preds[i]).index_select(0, valid), y);
-    }
-    result["local_accuracy"] = local;
+  json result{{"accuracy", scores.at("accuracy").masked_select(valid).mean().item<double>()},
+              {"confusion", confusion},
+              {"samples", n}};
+  json local = json::object();
+  const std::string prefix = "local_accuracy_";
+  for (const auto& [name, t] : scores) {
+    if (name.rfind(prefix, 0) == 0) local[name.substr(prefix.size())] = t.masked_select(valid).mean().item<double>();
   }
+  if (!local.empty()) result["local_accuracy"] = local;
   return result;
 }
 
@@ -277,6 +289,39 @@ void register_derl_task(Registry<train::Task>& registry) {
       "DeRL (Yang et al. 2018): de-expression cGAN (stage deexpression), residue classifier on the frozen "
       "generator's activations (stage classify), plain-CNN baseline (stage baseline_cnn)",
       options_to_json(DeRLTaskOptions()));
+}
+
+namespace {
+/// Options of the "derl_chance" baseline.
+struct ChanceOptions {
+  int64_t num_classes = 6;
+  /// Seeds the guesses (the k-th batch scored draws from a generator seeded with seed and k).
+  int64_t seed = 0;
+  template <class V>
+  void visit(V& v) {
+    v("num_classes", num_classes);
+    v("seed", seed);
+  }
+};
+}  // namespace
+
+void register_derl_baselines(Registry<train::Baseline>& registry) {
+  registry.add(
+      "derl_chance",
+      [](const json& options) -> std::shared_ptr<train::Baseline> {
+        const ChanceOptions o = apply_json(ChanceOptions(), options);
+        if (o.num_classes < 2) throw ConfigError("num_classes: need at least 2, got " + std::to_string(o.num_classes));
+        auto batches = std::make_shared<int64_t>(0);
+        return std::make_shared<train::FunctionBaseline>([o, batches](const data::Batch& b) {
+          // A uniform guess per sample: seeded per call so that a table is reproducible.
+          torch::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(o.seed * 1000003 + (*batches)++));
+          const torch::Tensor logits = torch::rand({b.size(), o.num_classes}, gen);
+          return train::Outputs{{"logits", logits}};
+        });
+      },
+      "chance: a uniform random class per sample (expected accuracy 1 / num_classes); scored by a DeRL "
+      "classify or baseline_cnn task",
+      options_to_json(ChanceOptions()));
 }
 
 }  // namespace facegan::models

@@ -195,38 +195,30 @@ std::map<std::string, torch::Tensor> makeup_scores(const data::Batch& batch, con
   const torch::Tensor makeup = batch.at("source_makeup_mask") != 0;
   const torch::Tensor areas = batch.at("source_areas") != 0;
   std::map<std::string, torch::Tensor> s;
-  s["face_psnr"] = eval::masked_psnr_per_image(out, target, face);
+  s["face_psnr"] = eval::masked_psnr_per_image(out, target, face).clamp_max(eval::kPsnrCap);
   s["delta_e_eyes"] = eval::delta_e_per_image(out, target, areas.select(1, 0) & makeup);
   s["delta_e_lips"] = eval::delta_e_per_image(out, target, areas.select(1, 1) & makeup);
   s["delta_e_cheeks"] = eval::delta_e_per_image(out, target, areas.select(1, 2) & makeup);
-  s["identity_psnr"] = eval::masked_psnr_per_image(out, target, face & ~makeup);
+  s["identity_psnr"] = eval::masked_psnr_per_image(out, target, face & ~makeup).clamp_max(eval::kPsnrCap);
   if (removal.defined()) {
     s["removal_psnr"] = eval::masked_psnr_per_image(removal.to(torch::kFloat), batch.at("reference_bare").to(torch::kFloat),
-                                                    face_pixels(batch.at("reference_mask")));
+                                                    face_pixels(batch.at("reference_mask")))
+                            .clamp_max(eval::kPsnrCap);
   }
   return s;
 }
 
-json MakeupTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
-  torch::NoGradGuard no_grad;
-  std::map<std::string, std::pair<double, int64_t>> sums;
-  int64_t count = 0;
-  train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
-    MakeupForward fw;
-    {
-      train::AutocastGuard amp(ctx.amp, ctx.device);
-      fw = forward(batch, false);
-    }
-    for (const auto& [name, v] : makeup_scores(batch, fw.transfer, fw.removal)) {
-      const torch::Tensor ok = torch::isfinite(v);
-      sums[name].first += v.masked_select(ok).sum().item<double>();
-      sums[name].second += ok.sum().item<int64_t>();
-    }
-    count += batch.size();
-  });
-  json j{{"samples", count}};
-  for (const auto& [name, sc] : sums) j[name] = sc.second > 0 ? sc.first / static_cast<double>(sc.second) : std::nan("");
-  return j;
+train::Outputs MakeupTask::predict(const data::Batch& batch) {
+  const MakeupForward fw = forward(batch, false);
+  return {{"transfer", fw.transfer}, {"removal", fw.removal}};
+}
+
+train::SampleScores MakeupTask::score_batch(const data::Batch& batch, const train::Outputs& outputs) {
+  auto removal = outputs.find("removal");
+  train::SampleScores s = makeup_scores(batch, train::output_at(outputs, "transfer"),
+                                        removal == outputs.end() ? torch::Tensor() : removal->second);
+  for (auto& [name, t] : s) t = t.to(torch::kCPU, torch::kFloat64);
+  return s;
 }
 
 void register_makeup_task(Registry<train::Task>& registry) {

@@ -274,48 +274,20 @@ train::NamedImages OpenSetTask::samples(const data::Batch& batch) {
   return images;
 }
 
-json OpenSetTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
-  torch::NoGradGuard no_grad;
-  double psnr_sum = 0, ssim_sum = 0, l1_sum = 0, rec_sum = 0, same_count = 0;
-  int64_t count = 0;
-  bool has_target = false;
-  train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
-    torch::Tensor out;
-    {
-      train::AutocastGuard amp(ctx.amp, ctx.device);
-      out = mix(batch.at("source"), batch.at("attribute"));
-    }
-    out = out.to(torch::kFloat);
-    const torch::Tensor xa = batch.at("attribute").to(torch::kFloat);
-    const torch::Tensor same = batch.at("same").to(torch::kFloat64).view({-1});
-    std::vector<torch::Tensor> sums{((out - xa).abs().flatten(1).mean(1).to(torch::kFloat64) * same).sum(), same.sum()};
-    has_target = batch.tensors.count("target") > 0;
-    if (has_target) {
-      const torch::Tensor t = batch.at("target").to(torch::kFloat);
-      sums.push_back(eval::psnr_per_image(out, t).sum());
-      sums.push_back(eval::ssim_per_image(out, t).sum());
-      sums.push_back((out - t).abs().flatten(1).mean(1).sum().to(torch::kFloat64));
-    }
-    const torch::Tensor host = torch::stack(sums).cpu();
-    rec_sum += host[0].item<double>();
-    same_count += host[1].item<double>();
-    if (has_target) {
-      psnr_sum += host[2].item<double>();
-      ssim_sum += host[3].item<double>();
-      l1_sum += host[4].item<double>();
-    }
-    count += out.size(0);
-  });
-  json r{{"samples", count}};
-  if (count == 0) return r;
-  if (same_count > 0) r["reconstruction_l1"] = rec_sum / same_count;
-  if (has_target) {
-    const double n = static_cast<double>(count);
-    r["psnr"] = psnr_sum / n;
-    r["ssim"] = ssim_sum / n;
-    r["l1"] = l1_sum / n;
+train::Outputs OpenSetTask::predict(const data::Batch& batch) {
+  return {{"output", mix(batch.at("source"), batch.at("attribute"))}};
+}
+
+train::SampleScores OpenSetTask::score_batch(const data::Batch& batch, const train::Outputs& outputs) {
+  const torch::Tensor out = train::output_at(outputs, "output").to(torch::kFloat);
+  const torch::Tensor xa = batch.at("attribute").to(torch::kFloat);
+  const torch::Tensor same = batch.at("same").reshape({-1}).cpu() != 0;
+  const torch::Tensor rec = (out - xa).abs().flatten(1).mean(1).to(torch::kCPU, torch::kFloat64);
+  train::SampleScores s{{"reconstruction_l1", torch::where(same, rec, torch::full_like(rec, std::nan("")))}};
+  if (batch.tensors.count("target") != 0) {
+    for (auto& [name, t] : eval::fidelity_per_image(out, batch.at("target"))) s[name] = t.cpu();
   }
-  return r;
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,17 +337,13 @@ train::NamedImages IdentityClassifierTask::samples(const data::Batch& batch) {
   return {{"image", batch.at(options_.image_key)}};
 }
 
-json IdentityClassifierTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
-  torch::NoGradGuard no_grad;
-  int64_t correct = 0, count = 0;
-  train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
-    const torch::Tensor y = batch.at(options_.label_key).view({-1});
-    const torch::Tensor pred = identity_->forward(batch.at(options_.image_key)).logits.argmax(1);
-    correct += (pred == y).sum().item<int64_t>();
-    count += y.size(0);
-  });
-  return json{{"accuracy", count ? static_cast<double>(correct) / static_cast<double>(count) : 0.0},
-              {"samples", count}};
+train::Outputs IdentityClassifierTask::predict(const data::Batch& batch) {
+  return {{"logits", identity_->forward(batch.at(options_.image_key)).logits}};
+}
+
+train::SampleScores IdentityClassifierTask::score_batch(const data::Batch& batch, const train::Outputs& outputs) {
+  const torch::Tensor y = batch.at(options_.label_key).reshape({-1}).cpu();
+  return {{"accuracy", train::output_at(outputs, "logits").argmax(1).cpu().eq(y).to(torch::kFloat64)}};
 }
 
 void register_open_set_tasks(Registry<train::Task>& registry) {
@@ -394,6 +362,24 @@ void register_open_set_tasks(Registry<train::Task>& registry) {
       },
       "softmax identity classifier (IdentityNet), the warm start of open_set's I/C",
       options_to_json(IdentityClassifierTaskOptions()));
+}
+
+void register_open_set_baselines(Registry<train::Baseline>& registry) {
+  for (const auto& [name, key] : std::vector<std::pair<std::string, std::string>>{{"return_x_a", "attribute"},
+                                                                                  {"return_x_s", "source"}}) {
+    const std::string k = key;
+    registry.add(
+        name,
+        [k](const json& options) -> std::shared_ptr<train::Baseline> {
+          apply_json(train::NoOptions(), options);
+          return std::make_shared<train::FunctionBaseline>(
+              [k](const data::Batch& b) { return train::Outputs{{"output", b.at(k)}}; });
+        },
+        "open-set synthesis without a model: output = x_" + std::string(key == "attribute" ? "a, the attribute face "
+                                                                                              "(pose right, identity wrong)"
+                                                                                            : "s, the identity face "
+                                                                                              "(identity right, pose wrong)"));
+  }
 }
 
 }  // namespace facegan::models

@@ -81,31 +81,12 @@ train::NamedImages Pix2PixTask::samples(const data::Batch& batch) {
   return {{"input", a}, {"output", generator_->forward(a)}, {"target", batch.at(options_.target_key)}};
 }
 
-json Pix2PixTask::evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) {
-  torch::NoGradGuard no_grad;
-  double l1_sum = 0.0, psnr_sum = 0.0, ssim_sum = 0.0;
-  int64_t count = 0;
-  train::for_each_batch(dataset, ctx, [&](const data::Batch& batch) {
-    const torch::Tensor target = batch.at(options_.target_key).to(torch::kFloat);
-    torch::Tensor output;
-    {
-      train::AutocastGuard amp(ctx.amp, ctx.device);
-      output = generator_->forward(batch.at(options_.input_key));
-    }
-    output = output.to(torch::kFloat);
-    // One host transfer per batch for the three sums.
-    const torch::Tensor sums = torch::stack({(output - target).abs().flatten(1).mean(1).sum().to(torch::kFloat64),
-                                             eval::psnr_per_image(output, target).sum().to(torch::kFloat64),
-                                             eval::ssim_per_image(output, target).sum().to(torch::kFloat64)})
-                                   .cpu();
-    l1_sum += sums[0].item<double>();
-    psnr_sum += sums[1].item<double>();
-    ssim_sum += sums[2].item<double>();
-    count += target.size(0);
-  });
-  if (count == 0) return json{{"samples", 0}};
-  const double n = static_cast<double>(count);
-  return json{{"l1", l1_sum / n}, {"psnr", psnr_sum / n}, {"ssim", ssim_sum / n}, {"samples", count}};
+train::Outputs Pix2PixTask::predict(const data::Batch& batch) {
+  return {{"output", generator_->forward(batch.at(options_.input_key))}};
+}
+
+train::SampleScores Pix2PixTask::score_batch(const data::Batch& batch, const train::Outputs& outputs) {
+  return eval::fidelity_per_image(train::output_at(outputs, "output"), batch.at(options_.target_key));
 }
 
 void register_pix2pix_task(Registry<train::Task>& registry) {
@@ -116,6 +97,29 @@ void register_pix2pix_task(Registry<train::Task>& registry) {
       },
       "pix2pix (Isola et al. 2017): U-Net G, conditional PatchGAN D, adversarial + 100 * L1",
       options_to_json(Pix2PixTaskOptions()));
+}
+
+namespace {
+/// Options of the "return_input" baseline.
+struct ReturnInputOptions {
+  std::string input_key = "input";
+  template <class V>
+  void visit(V& v) {
+    v("input_key", input_key);
+  }
+};
+}  // namespace
+
+void register_pix2pix_baselines(Registry<train::Baseline>& registry) {
+  registry.add(
+      "return_input",
+      [](const json& options) -> std::shared_ptr<train::Baseline> {
+        const std::string key = apply_json(ReturnInputOptions(), options).input_key;
+        return std::make_shared<train::FunctionBaseline>(
+            [key](const data::Batch& b) { return train::Outputs{{"output", b.at(key)}}; });
+      },
+      "the do-nothing translation: output = the input image (image-to-image tasks: pix2pix, DeRL stage 1)",
+      options_to_json(ReturnInputOptions()));
 }
 
 }  // namespace facegan::models

@@ -123,6 +123,13 @@ class DeRLTask : public train::Task {
   /// classify / baseline: {"accuracy", "confusion" (rows truth, columns prediction, class order),
   /// "samples" (labelled samples counted)} and, in classify, "local_accuracy" per level.
   json evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) override;
+  /// deexpression: pix2pix's {"output"}; classify: {"logits": final head [N, K],
+  /// "local_logits_<level>": each local head}; baseline_cnn: {"logits"}.
+  train::Outputs predict(const data::Batch& batch) override;
+  /// deexpression: pix2pix's l1 / psnr / ssim. Otherwise "accuracy" (1 when the argmax of
+  /// outputs["logits"] is the label, NaN for a sample outside `classes`), "label" and "prediction"
+  /// (class indices, for confusion matrices) and "local_accuracy_<level>" for each local head.
+  train::SampleScores score_batch(const data::Batch& batch, const train::Outputs& outputs) override;
 
   /// Loads the generator (EMA copy when use_ema and present) from a trainer checkpoint of any
   /// stage; in stage "classify" it stays frozen. CheckpointError naming the file on failure.
@@ -152,6 +159,9 @@ class DeRLTask : public train::Task {
 
 /// Registers "derl" in the task registry (add to the builtin task list).
 void register_derl_task(Registry<train::Task>& registry);
+/// Registers "derl_chance" (a uniform random guess per sample) in the baseline registry; stage 1's
+/// "return the expressive input" is pix2pix's "return_input".
+void register_derl_baselines(Registry<train::Baseline>& registry);
 
 }  // namespace facegan::models
 

@@ -123,8 +123,11 @@ class MakeupTask : public train::Task {
   train::StepOutput train_step(const data::Batch& batch, train::StepContext& ctx) override;
   /// {"source", "reference", "warped", "transfer", "removal"} (+ "target" when the batch has it).
   train::NamedImages samples(const data::Batch& batch) override;
-  /// makeup_scores' means over the data set (needs the synthetic keys), plus "samples".
-  json evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) override;
+  /// {"transfer": G(x, y), "removal": F(y)}.
+  train::Outputs predict(const data::Batch& batch) override;
+  /// makeup_scores of outputs["transfer"] and (when present) outputs["removal"]; evaluate()
+  /// reports their means (NaN entries skipped) and "samples".
+  train::SampleScores score_batch(const data::Batch& batch, const train::Outputs& outputs) override;
 
   /// The forward passes of one batch (the cycles only when `cycles`).
   MakeupForward forward(const data::Batch& batch, bool cycles = true);
@@ -155,12 +158,22 @@ class MakeupTask : public train::Task {
 /// "delta_e_eyes", "delta_e_cheeks" (mean CIE76 Delta E vs target inside the lips / eye / skin
 /// area intersected with x's makeup mask; NaN where empty), "identity_psnr" (transfer vs target
 /// over face pixels outside the makeup mask: makeup cannot change them) and, when `removal` is
-/// defined, "removal_psnr" (removal vs reference_bare over y's face pixels). batch: a
-/// synthetic_makeup batch.
+/// defined, "removal_psnr" (removal vs reference_bare over y's face pixels). PSNRs are capped at
+/// eval::kPsnrCap. batch: a synthetic_makeup batch.
 std::map<std::string, torch::Tensor> makeup_scores(const data::Batch& batch, const torch::Tensor& transfer,
                                                    const torch::Tensor& removal = {});
 
 /// Registers "makeup" in the task registry.
 void register_makeup_task(Registry<train::Task>& registry);
+
+/// Registers the makeup baselines, each giving {"transfer", "removal"} for a synthetic_makeup batch:
+///   "makeup_return_x":  transfer = x, removal = y (nothing changes);
+///   "makeup_reinhard":  per-area Reinhard colour transfer (Lab mean and deviation) from y's eyes,
+///                       lips and skin areas onto x's; removal = y;
+///   "makeup_paste":     D_S's positive example: W(x, y) shifted onto x's complexion (Lab mean over
+///                       the skin outside the areas) and pasted into x's areas; removal = y;
+///   "makeup_oracle":    x + W(y - bare y), removal = bare y: reads the ground truth, so it is not a
+///                       method but the headroom a transfer model has over "return x".
+void register_makeup_baselines(Registry<train::Baseline>& registry);
 
 }  // namespace facegan::models

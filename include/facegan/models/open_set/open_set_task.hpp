@@ -153,9 +153,12 @@ class OpenSetTask : public train::Task {
   train::StepOutput train_step(const data::Batch& batch, train::StepContext& ctx) override;
   /// {"source", "attribute", "mix" (x'), and "target" when the batch has it}.
   train::NamedImages samples(const data::Batch& batch) override;
-  /// With "target" (synthetic pairs): {"psnr", "ssim", "l1"} of mix(x_s, x_a) against it; on any
-  /// pairs {"reconstruction_l1"}: mean |x' - x_a| over same-person pairs; "samples".
-  json evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) override;
+  /// {"output": mix(x_s, x_a)}.
+  train::Outputs predict(const data::Batch& batch) override;
+  /// With "target" (synthetic pairs): "psnr" (capped), "ssim", "l1" of outputs["output"] against
+  /// it; on any pairs "reconstruction_l1": |x' - x_a| on same-person pairs (NaN on the others).
+  /// evaluate() reports their means and "samples".
+  train::SampleScores score_batch(const data::Batch& batch, const train::Outputs& outputs) override;
 
   /// x' = G([f_I(x_s), z_a]) with z_a = A(x_a)'s sample (train mode) or mean (eval mode).
   /// Returns x' [N, 3, S, S]; `kl_out`, when given, receives A's output.
@@ -221,7 +224,7 @@ struct IdentityClassifierTaskOptions {
 /// "identity_classifier": an IdentityNet trained with the softmax loss on labelled faces, the
 /// separately trained recogniser whose checkpoint warm-starts OpenSetTask's I/C
 /// (`identity_checkpoint`). Network and optimizer group "identity"; loss "ce"; metric "accuracy"
-/// (batch top-1). evaluate: {"accuracy", "samples"}.
+/// (batch top-1). evaluate: {"accuracy", "samples"} (the mean of score_batch).
 class IdentityClassifierTask : public train::Task {
  public:
   static constexpr const char* kType = "identity_classifier";
@@ -232,7 +235,10 @@ class IdentityClassifierTask : public train::Task {
   std::vector<train::OptimizerGroup> optimizer_groups() override;
   train::StepOutput train_step(const data::Batch& batch, train::StepContext& ctx) override;
   train::NamedImages samples(const data::Batch& batch) override;
-  json evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) override;
+  /// {"logits": [N, num_identities]}.
+  train::Outputs predict(const data::Batch& batch) override;
+  /// "accuracy": 1 where the top-1 identity is the label.
+  train::SampleScores score_batch(const data::Batch& batch, const train::Outputs& outputs) override;
   IdentityNet& identity() { return identity_; }
 
  private:
@@ -243,6 +249,9 @@ class IdentityClassifierTask : public train::Task {
 
 /// Registers "open_set" and "identity_classifier" in the task registry.
 void register_open_set_tasks(Registry<train::Task>& registry);
+/// Registers the open-set baselines "return_x_a" (output = the attribute face: right pose, wrong
+/// identity) and "return_x_s" (output = the identity face) in the baseline registry.
+void register_open_set_baselines(Registry<train::Baseline>& registry);
 
 }  // namespace facegan::models
 

@@ -72,9 +72,11 @@ class Pix2PixTask : public train::Task {
   train::StepOutput train_step(const data::Batch& batch, train::StepContext& ctx) override;
   /// {"input", "output", "target"}.
   train::NamedImages samples(const data::Batch& batch) override;
-  /// {"l1": mean |G(x) - y| over pixels in [-1, 1], "psnr": mean PSNR in dB and "ssim": mean SSIM
-  /// on [0, 1] images (eval/metrics.hpp), "samples": count}.
-  json evaluate(const data::Dataset& dataset, const train::EvalContext& ctx) override;
+  /// {"output": G(input)}.
+  train::Outputs predict(const data::Batch& batch) override;
+  /// eval::fidelity_per_image of outputs["output"] against the target: "l1" (mean |G(x) - y| on
+  /// [-1, 1]), "psnr" (dB, capped), "ssim"; evaluate() reports their means and "samples".
+  train::SampleScores score_batch(const data::Batch& batch, const train::Outputs& outputs) override;
 
   UNetGenerator& generator() { return generator_; }
   PatchDiscriminator& discriminator() { return discriminator_; }
@@ -90,5 +92,8 @@ class Pix2PixTask : public train::Task {
 
 /// Registers "pix2pix" in the task registry.
 void register_pix2pix_task(Registry<train::Task>& registry);
+/// Registers "return_input" (the do-nothing translation: output = the batch's "input" key, or the
+/// option "input_key") in the baseline registry.
+void register_pix2pix_baselines(Registry<train::Baseline>& registry);
 
 }  // namespace facegan::models
