@@ -1,18 +1,20 @@
-// DeRL end to end on the synthetic faces: stage 1 (de-expression cGAN) and stage 2 (residue
-// classifier on the frozen generator) through the Trainer, evaluation on held-out identities, then
-// the inference API on a few rendered faces and a sample sheet (input | neutralized | true neutral).
+// DeRL end to end on the synthetic faces: the config's pipeline (stage 1 the de-expression cGAN,
+// stage 2 the residue classifier on the frozen generator) through the Trainer, evaluation on
+// held-out identities, then the inference API on a few rendered faces and a sample sheet
+// (input | neutralized | true neutral).
 //
 //   build/examples/derl [config.json] [--quick] [--steps1 N] [--steps2 N] [--out DIR]
 //
 // Default config: configs/derl_synthetic.json (the long schedule). --quick: 32-pixel faces, a small
-// U-Net and a few hundred steps per stage, a couple of minutes on two CPU cores.
+// U-Net and a few hundred steps per stage, a couple of minutes on two CPU cores. Rerunning the same
+// command continues an interrupted run (each stage resumes from its checkpoints).
 
 #include <facegan/core/error.hpp>
 #include <facegan/core/heap.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/readers.hpp>
 #include <facegan/models/derl/derl.hpp>
-#include <facegan/models/derl/derl_experiment.hpp>
+#include <facegan/train/pipeline.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -25,22 +27,28 @@ using namespace facegan;
 
 namespace {
 
-/// The --quick schedule, merged over the config.
-json quick_patch() {
-  const json gen = {{"depth", 5}, {"base_channels", 16}, {"dropout", 0.0}};
-  const json data_common = {{"size", 32}, {"num_identities", 60}, {"held_out_identities", 12}};
-  json train = data_common, eval = data_common;
-  train["num_samples"] = 3000;
-  eval["num_samples"] = 200;
-  return json{{"data", {{"train", train}, {"eval", eval}, {"loader", {{"batch_size", 16}, {"prefetch_threads", 1}}}}},
-              {"deexpression",
-               {{"trainer", {{"steps", 600}, {"log_every", 100}, {"sample_every", 0}, {"checkpoint_every", 0},
-                             {"eval_every", 0}}},
-                {"task", {{"generator", gen}, {"discriminator", {{"base_channels", 16}, {"num_layers", 2}}},
-                          {"optimizer_g", {{"lr", 0.001}}}}}}},
-              {"classify",
-               {{"trainer", {{"steps", 400}, {"log_every", 100}, {"checkpoint_every", 0}, {"eval_every", 0}}},
-                {"task", {{"generator", gen}, {"classifier", {{"local_channels", 32}, {"hidden", 64}, {"dropout", 0.0}}}}}}}};
+/// The --quick schedule, as overrides of the config.
+std::vector<std::string> quick_overrides() {
+  const std::string gen = R"({"depth": 5, "base_channels": 16, "dropout": 0.0})";
+  std::vector<std::string> o{"data.loader={\"batch_size\": 16, \"prefetch_threads\": 1}"};
+  for (const char* split : {"train", "eval"}) {
+    const std::string k = std::string("data.") + split + ".";
+    o.push_back(k + "size=32");
+    o.push_back(k + "num_identities=60");
+    o.push_back(k + "held_out_identities=12");
+    o.push_back(k + "num_samples=" + (std::string(split) == "train" ? "3000" : "200"));
+  }
+  for (const char* stage : {"deexpression", "classify"}) {
+    const std::string k = std::string("stages.") + stage + ".";
+    o.push_back(k + "trainer.steps=" + (std::string(stage) == "deexpression" ? "600" : "400"));
+    o.push_back(k + "trainer.checkpoint_every=0");
+    o.push_back(k + "trainer.eval_every=0");
+    o.push_back(k + "task.generator=" + gen);
+  }
+  o.push_back("stages.deexpression.task.discriminator={\"base_channels\": 16, \"num_layers\": 2}");
+  o.push_back("stages.deexpression.task.optimizer_g.lr=0.001");
+  o.push_back("stages.classify.task.classifier={\"local_channels\": 32, \"hidden\": 64, \"dropout\": 0.0}");
+  return o;
 }
 
 }  // namespace
@@ -72,34 +80,29 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    std::ifstream file(config_path);
-    if (!file) throw ConfigError("cannot open config " + config_path);
-    json config = json::parse(file);
-    if (quick) config.merge_patch(quick_patch());
+    json config = load_json_file(config_path);
+    if (quick) apply_overrides(config, quick_overrides());
+    if (steps1 > 0) set_json_path(config, "stages.deexpression.trainer.steps", steps1);
+    if (steps2 > 0) set_json_path(config, "stages.classify.trainer.steps", steps2);
+    set_json_path(config, "trainer.out_dir", out);
     if (!config.at("data").contains("eval")) throw ConfigError("derl example: the config needs data.eval");
 
-    auto train_data = data::create_dataset(config.at("data").at("train"), "data.train");
-    auto eval_data = data::create_dataset(config.at("data").at("eval"), "data.eval");
-    std::cout << "train " << train_data->size() << " pairs, eval " << eval_data->size() << " pairs\n";
-
-    // Stage 1: expressive -> neutral.
-    json t1 = {{"out_dir", out + "/deexpression"}, {"resume", "none"}};
-    if (steps1 > 0) t1["steps"] = steps1;
-    models::DeRLStageRun s1 = models::train_derl_stage(config, "deexpression", train_data, eval_data, t1, {}, &std::cout);
-    const json e1 = s1.trainer->evaluate();
-    std::cout << "stage 1 (de-expression) on held-out identities: " << e1.dump() << "\n";
-
-    // Stage 2: the frozen generator's residue -> expression.
-    json t2 = {{"out_dir", out + "/classify"}, {"resume", "none"}};
-    if (steps2 > 0) t2["steps"] = steps2;
-    models::DeRLStageRun s2 = models::train_derl_stage(config, "classify", train_data, eval_data, t2,
-                                                       {{"generator_checkpoint", s1.checkpoint}}, &std::cout);
-    const json e2 = s2.trainer->evaluate();
+    train::PipelineOptions po;
+    po.keep_trainers = true;
+    train::PipelineRun run = train::run_pipeline(config, po);
+    if (run.status != train::RunStatus::kCompleted) {
+      std::cout << "interrupted; run the same command again to continue\n";
+      return 130;
+    }
+    std::cout << "stage 1 (de-expression) on held-out identities: " << run.stage("deexpression").trainer->evaluate().dump()
+              << "\n";
+    const json e2 = run.stage("classify").trainer->evaluate();
     std::cout << "stage 2 (classification) on held-out identities: accuracy " << e2.at("accuracy").get<double>()
               << ", local heads " << e2.value("local_accuracy", json()).dump() << "\n";
+    auto eval_data = data::create_dataset(config.at("data").at("eval"), "data.eval");
 
     // The inference API from the stage-2 checkpoint.
-    const models::DeRL model = models::DeRL::load(s2.checkpoint);
+    const models::DeRL model = models::DeRL::load(run.stage("classify").checkpoint);
     const std::vector<std::string> names = model.class_names();
     std::vector<torch::Tensor> rows;
     std::cout << "\nface  truth       predicted   p(predicted)\n";

@@ -1,6 +1,6 @@
 // Open-set identity-preserving face synthesis (Bao et al. 2018), end to end:
-//   1. trains the identity classifier (the warm start of I/C) from the config's "identity" stage,
-//   2. trains the open_set task from its "open_set" stage, I/C warm-started from step 1,
+//   1. trains the identity classifier (the warm start of I/C): the config's "identity" stage,
+//   2. trains the open_set task (its "open_set" stage), I/C warm-started from step 1,
 //   3. loads the final checkpoint with the OpenSet inference API and writes, for held-out
 //      identities never seen in training: mix(x_s, x_a) beside the ground truth, random attributes
 //      (sample) and an identity interpolation, as PNG grids under --out.
@@ -16,7 +16,7 @@
 #include <facegan/data/image.hpp>
 #include <facegan/eval/metrics.hpp>
 #include <facegan/models/open_set/open_set.hpp>
-#include <facegan/train/trainer.hpp>
+#include <facegan/train/pipeline.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -61,22 +61,21 @@ int main(int argc, char** argv) {
     }
 
     json config = load_json_file(config_path);
-    json& id_stage = config.at("identity");
-    json& os_stage = config.at("open_set");
-    if (identity_steps >= 0) id_stage["trainer"]["steps"] = identity_steps;
-    if (steps >= 0) os_stage["trainer"]["steps"] = steps;
-    id_stage["trainer"]["out_dir"] = out + "/identity";
-    os_stage["trainer"]["out_dir"] = out + "/open_set";
-
-    std::printf("stage 1: identity classifier\n");
-    const train::TrainResult id_result = train::require_completed(train::Trainer::from_config(id_stage)->fit());
-    std::printf("stage 2: open_set, I/C warm-started from %s\n", id_result.checkpoint.c_str());
-    os_stage["task"]["identity_checkpoint"] = id_result.checkpoint;
-    const train::TrainResult result = train::require_completed(train::Trainer::from_config(os_stage)->fit());
+    if (identity_steps >= 0) set_json_path(config, "stages.identity.trainer.steps", identity_steps);
+    if (steps >= 0) set_json_path(config, "stages.open_set.trainer.steps", steps);
+    set_json_path(config, "trainer.out_dir", out);
+    // Stage 1 the identity classifier, stage 2 open_set with I/C warm-started from it (the config's
+    // "inputs"); the same command continues an interrupted run.
+    const train::PipelineRun run = train::run_pipeline(config);
+    if (run.status != train::RunStatus::kCompleted) {
+      std::printf("interrupted; run the same command again to continue\n");
+      return 130;
+    }
+    const std::string checkpoint_path = run.stages.back().checkpoint;
 
     // Held-out identities, different people: the answer is known exactly.
-    const models::OpenSet model = models::OpenSet::load(result.checkpoint);
-    json eval_spec = os_stage.at("data").at("eval");
+    const models::OpenSet model = models::OpenSet::load(checkpoint_path);
+    json eval_spec = config.at("data").at("eval");
     eval_spec["num_samples"] = 8;
     auto pairs = data::create_dataset(eval_spec, "open_set.data.eval");
     std::vector<data::Sample> s;

@@ -4,6 +4,7 @@
 #include <facegan/train/distributed.hpp>
 #include <facegan/train/ema.hpp>
 #include <facegan/train/optim.hpp>
+#include <facegan/train/run_lock.hpp>
 #include <facegan/train/trainer.hpp>
 
 #include <ATen/Context.h>
@@ -296,6 +297,14 @@ struct Trainer::Impl final : public StepContext {
     return with_inference_networks([&] { return task->evaluate(*eval_data, ctx); });
   }
 
+  SampleScores score(const data::Dataset& dataset, const std::vector<ExtraScorer>& extra) {
+    EvalContext ctx;
+    ctx.device = device_;
+    ctx.batch_size = opt.eval_batch_size();
+    ctx.amp = opt.amp();
+    return with_inference_networks([&] { return score_dataset(*task, dataset, ctx, extra); });
+  }
+
   json meta_json() const {
     json ema_names = json::array();
     for (const auto& [name, e] : emas) ema_names.push_back(name);
@@ -470,6 +479,9 @@ struct Trainer::Impl final : public StepContext {
 
 TrainResult Trainer::Impl::fit() {
   SignalScope signals;
+  // Taken before anything is read or written: a second process on this folder stops at once.
+  std::unique_ptr<RunLock> lock;
+  if (is_main()) lock = std::make_unique<RunLock>(opt.out_dir());
   if (opt.resume() == "auto") {
     if (auto latest = latest_checkpoint(checkpoint_dir())) load_checkpoint(latest->path);
   } else if (opt.resume() != "none") {
@@ -668,7 +680,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<Task> task, std::shared
 
 Trainer::~Trainer() = default;
 
-std::unique_ptr<Trainer> Trainer::from_config(const json& config) {
+std::unique_ptr<Trainer> Trainer::from_config(const json& config, const DatasetResolver& resolve) {
   if (!config.is_object()) throw ConfigError("config: expected an object, got " + config.dump());
   for (auto it = config.begin(); it != config.end(); ++it) {
     if (it.key() != "trainer" && it.key() != "task" && it.key() != "data") {
@@ -688,9 +700,12 @@ std::unique_ptr<Trainer> Trainer::from_config(const json& config) {
   if (!data_cfg.contains("train")) throw ConfigError("data: missing 'train'");
   torch::manual_seed(static_cast<uint64_t>(options.seed()));
   auto task = create_task(config.at("task"), "task");
-  auto train_data = data::create_dataset(data_cfg.at("train"), "data.train");
+  const DatasetResolver make = resolve ? resolve : [](const json& spec, const std::string& where) {
+    return std::shared_ptr<const data::Dataset>(data::create_dataset(spec, where));
+  };
+  auto train_data = make(data_cfg.at("train"), "data.train");
   std::shared_ptr<const data::Dataset> eval_data;
-  if (data_cfg.contains("eval")) eval_data = data::create_dataset(data_cfg.at("eval"), "data.eval");
+  if (data_cfg.contains("eval")) eval_data = make(data_cfg.at("eval"), "data.eval");
   data::LoaderOptions loader = apply_json(data::LoaderOptions(), data_cfg.value("loader", json::object()), "data.loader");
   if (!data_cfg.contains("loader") || !data_cfg.at("loader").contains("seed")) loader.seed(options.seed());
   data::Transform transform;
@@ -708,6 +723,9 @@ void Trainer::on_step(std::function<void(int64_t, const StepValues&)> callback) 
 void Trainer::set_progress_stream(std::ostream& out) { impl_->out = &out; }
 std::string Trainer::write_samples() { return impl_->write_samples(); }
 json Trainer::evaluate() { return impl_->evaluate(); }
+SampleScores Trainer::score(const data::Dataset& dataset, const std::vector<ExtraScorer>& extra) {
+  return impl_->score(dataset, extra);
+}
 int64_t Trainer::step() const { return impl_->step_; }
 torch::Device Trainer::device() const { return impl_->device_; }
 int64_t Trainer::rank() const { return impl_->pg->rank(); }

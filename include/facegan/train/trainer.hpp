@@ -142,6 +142,12 @@ struct TrainResult {
 /// (experiments, benchmarks): Ctrl-C must end the program, not only the current fit().
 TrainResult require_completed(TrainResult result);
 
+/// Turns a data set spec of a config into a data set; `where` names the config key ("data.train").
+/// The default is data::create_dataset; the pipeline and the experiment runner pass their own
+/// (data sets shared between stages, the folds of an experiment).
+using DatasetResolver =
+    std::function<std::shared_ptr<const data::Dataset>(const json& spec, const std::string& where)>;
+
 /// Host copies of one step's losses (name -> value), for callbacks.
 using StepValues = std::map<std::string, double>;
 
@@ -170,10 +176,12 @@ class Trainer {
   /// {"trainer": TrainerOptions, "task": {"type", ...}, "data": {"train": dataset spec,
   ///  "eval": dataset spec (optional), "loader": LoaderOptions, "transforms": transform spec}}.
   /// Seeds torch with trainer.seed before the task is created. Unknown keys are ConfigErrors.
-  /// fit() writes this config to out_dir/config.json, from which a run can be resumed.
-  static std::unique_ptr<Trainer> from_config(const json& config);
+  /// fit() writes this config to out_dir/config.json, from which a run can be resumed. Data set
+  /// specs go through `resolve` (default data::create_dataset).
+  static std::unique_ptr<Trainer> from_config(const json& config, const DatasetResolver& resolve = nullptr);
 
-  /// Trains up to options().steps() (resuming first as options().resume() says). Returns
+  /// Trains up to options().steps() (resuming first as options().resume() says), holding the run
+  /// folder's RunLock throughout (RunLockedError when another process trains into it). Returns
   /// kInterrupted after writing a checkpoint when SIGINT or SIGTERM arrived (handlers are installed
   /// only during fit()). Throws NonFiniteLossError on a NaN/Inf loss.
   TrainResult fit();
@@ -195,6 +203,10 @@ class Trainer {
   std::string write_samples();
   /// Task::evaluate on the eval data set (EMA weights, eval mode); empty object without one.
   json evaluate();
+  /// Per-sample scores of the task's predictions on `dataset` (train::score_dataset with EMA
+  /// weights and eval mode, as evaluate(); the trainer's eval batch size, no sample limit), the
+  /// extra scorers' beside them.
+  SampleScores score(const data::Dataset& dataset, const std::vector<ExtraScorer>& extra = {});
 
   int64_t step() const;
   torch::Device device() const;
