@@ -12,7 +12,7 @@ alternation, `--repeats` times each, one process per measurement, and takes medi
 throughput and peak memory, single-image inference latency, as C++/Python ratios checked against
 the issue's targets. Then the renderer and loader throughput (bench_renderer, bench_loader), the
 loader against the fastest train step, and with --tables the reproduction tables of the paper issues
-(derl_table now; open_set_table and makeup_table when they are built). Writes
+(`facegan experiment` on the specs of configs/experiments/). Writes
 benchmarks/results/harness.json and benchmarks/results/harness.md (or --out).
 
 Adding a task: one entry in bench_tasks() of bench_steps.cpp, one builder in bench_steps.py's
@@ -59,16 +59,9 @@ INFER_CASES = [
 # bench_steps.py --check: same weights, same batch, every loss term and the inference output), with
 # the batch size of the check. pix2pix and DeRL are checked by reference_nets' parameter counts.
 CHECKS = [("open_set", 2), ("makeup", 2)]
-# The reproduction tables of the paper issues with their longer schedules (program, arguments).
-# open_set_table: the measured configuration of docs/open_set.md (32 px, the attribute-skip deviation);
-# makeup_table: its defaults (600 steps at 32 px, four variants, docs/makeup.md).
-TABLES = [
-    ("derl_table", ["--folds", "3", "--steps1", "2400", "--steps2", "1600", "--samples", "1200"]),
-    ("open_set_table", ["--config", "configs/open_set_synthetic_32.json", "--skip", "8", "--steps", "3000",
-                        "--samples", "3000", "--eval", "300", "--identity-steps", "600", "--probe-steps", "600",
-                        "--threads", "2", "--out", "runs/harness_open_set"]),
-    ("makeup_table", ["--threads", "2"]),
-]
+# The reproduction tables: experiment specs of configs/experiments/ run by `facegan experiment`
+# (docs/experiments.md), each with its own schedule and seeds.
+TABLES = ["derl_32px", "open_set_32px", "makeup_32px"]
 
 # Targets of issue 8.
 TRAIN_RATIO_SMALL = 1.10  # C++ / Python steps/s at 64 px batch 1
@@ -123,7 +116,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated task names to run (default: all)")
     ap.add_argument("--tables", action="store_true", help="also run the reproduction tables (long)")
     ap.add_argument("--table-args", default=None,
-                    help="override the tables' arguments, e.g. '--folds 2 --steps1 20 --steps2 20 --samples 120'")
+                    help="extra arguments of every `facegan experiment`, e.g. '--seeds 1,2' or "
+                         "'--set stages.classify.trainer.steps=20'")
     ap.add_argument("--skip-io", action="store_true", help="skip bench_renderer / bench_loader")
     ap.add_argument("--no-py-fused", action="store_true",
                     help="skip the third train column: Python with torch.optim.Adam(fused=True)")
@@ -365,22 +359,26 @@ def run_loader(build, env):
 
 
 def run_tables(build, env, table_args):
-    # The tables train with 2 threads (their own --threads default), as in docs/derl.md's runs.
+    # The tables train with 2 threads, as in the docs' runs.
     env = dict(env, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    exe = os.path.join(build, "tools", "facegan")
     results = []
-    for name, default_args in TABLES:
-        exe = os.path.join(build, "benchmarks", name)
+    for name in TABLES:
         if not os.path.exists(exe):
-            results.append({"table": name, "skipped": f"{exe} is not built (the task's branch is not merged yet)"})
+            results.append({"table": name, "skipped": f"{exe} is not built"})
             log(f"table {name}: skipped (not built)")
             continue
-        table_argv = table_args.split() if table_args is not None else default_args
-        cmd = [exe] + table_argv
+        root = os.path.dirname(HERE)
+        out = os.path.join(root, "runs", "harness_tables", name)
+        cmd = [exe, "experiment", "--spec", os.path.join("configs", "experiments", name + ".json"), "--threads", "2",
+               "--out", out] + (table_args.split() if table_args else [])
         log(f"table {name}: {' '.join(cmd)}")
         t0 = time.time()
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root)
+        md = os.path.join(out, name + ".md")
         results.append({"table": name, "command": f"OMP_NUM_THREADS={env['OMP_NUM_THREADS']} " + " ".join(cmd),
-                        "returncode": p.returncode, "seconds": round(time.time() - t0, 1), "output": p.stdout,
+                        "returncode": p.returncode, "seconds": round(time.time() - t0, 1),
+                        "output": open(md).read() if p.returncode == 0 and os.path.exists(md) else p.stdout[-4000:],
                         "stderr": p.stderr[-2000:]})
     return results
 

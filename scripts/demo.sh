@@ -30,21 +30,23 @@ section() {  # folder title description
 stage "1/3 DeRL: de-expression cGAN, residue classifier, plain-CNN baseline (2 person-independent folds)"
 section "$out/derl" "DeRL (Yang et al., CVPR 2018): de-expression residue learning" \
   "Stage 1 turns an expressive face into the same person's neutral face; stage 2 classifies the expression from the frozen generator's activations. Folds split by identity."
-"$build/benchmarks/derl_table" --folds 2 --samples 600 --size 32 --steps1 "$(steps 300)" --steps2 "$(steps 200)" \
-  --threads "$threads" --out "$out/derl"
+"$build/tools/facegan" experiment --spec configs/experiments/derl_32px.json --out "$out/derl" --threads "$threads" \
+  --spec-set data.folds=2 --spec-set data.pool.num_samples=600 \
+  --set stages.deexpression.trainer.steps="$(steps 300)" --set stages.classify.trainer.steps="$(steps 200)"
 
 stage "2/3 open-set synthesis: identity classifier warm start, I/A/G/C/D training, probes, baselines x_a and x_s"
 section "$out/open_set" "Open-set identity-preserving synthesis (Bao et al., CVPR 2018)" \
   "mix(x_s, x_a): the identity of x_s with everything else of x_a, for identities never seen in training, scored against the exact render. Uses the documented attribute-skip deviation (docs/open_set.md)."
-"$build/benchmarks/open_set_table" --config configs/open_set_synthetic_32.json --variants model --skip 8 \
-  --steps "$(steps 750)" --samples 3000 --eval 300 --identity-steps "$(steps 150)" --probe-steps "$(steps 150)" \
-  --threads "$threads" --out "$out/open_set"
+"$build/tools/facegan" experiment --spec configs/experiments/open_set_32px.json --out "$out/open_set" --threads "$threads" \
+  --only model --spec-set scorers.0.steps="$(steps 150)" \
+  --set stages.identity.trainer.steps="$(steps 150)" --set stages.open_set.trainer.steps="$(steps 750)"
 
 stage "3/3 PairedCycleGAN: makeup transfer G(x, y) and removal F(y) beside 'return x' and per-region Reinhard"
 section "$out/makeup" "PairedCycleGAN (Chang et al., CVPR 2018): makeup transfer and removal" \
   "G(x, y) puts the makeup of reference y on bare face x (eyes, lips and skin generators on landmark crops plus a global path); F removes makeup. Scored against the exact render of x wearing y's makeup, on held-out identities."
-"$build/benchmarks/makeup_table" --only model --steps "$(steps 300)" --train-samples 600 --eval-samples 48 --size 32 \
-  --threads "$threads" --out "$out/makeup"
+"$build/tools/facegan" experiment --spec configs/experiments/makeup_32px.json --out "$out/makeup" --threads "$threads" \
+  --only model --spec-set data.train.num_samples=600 --spec-set data.held_out.num_samples=48 \
+  --set stages.makeup.trainer.steps="$(steps 300)"
 
 stage "report"
 "$build/tools/facegan" report --runs "$out" --out "$out/report.html" \

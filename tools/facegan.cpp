@@ -1,5 +1,7 @@
 // The `facegan` command: one program for the library's jobs. Run `facegan --help`, or
 // `facegan <command> --help` for each command's options.
+#include "cmd_experiment.hpp"
+
 #include <facegan/facegan.hpp>
 
 #include <CLI/CLI.hpp>
@@ -130,43 +132,8 @@ int run_pack(const std::string& spec_text, const std::string& out, int64_t gzip)
   return 0;
 }
 
-/// The run folder's copy of the full config (written by the trainer): `resume` and `eval` read it.
-constexpr const char* kRunConfig = "config.json";
-
-int run_train(const std::string& config_path, const std::vector<std::string>& sets) {
-  json config = facegan::load_json_file(config_path);
-  facegan::apply_overrides(config, sets);
-  const auto result = facegan::train::Trainer::from_config(config)->fit();
-  std::printf("%s at step %lld; last checkpoint %s\n", facegan::enum_to_string(result.status).c_str(),
-              static_cast<long long>(result.step), result.checkpoint.empty() ? "none" : result.checkpoint.c_str());
-  return result.status == facegan::train::RunStatus::kCompleted ? 0 : 130;
-}
-
-json run_config(const std::string& run_dir, const std::vector<std::string>& sets) {
-  const auto path = fs::path(run_dir) / kRunConfig;
-  if (!fs::exists(path)) {
-    throw facegan::ConfigError(run_dir + " is not a run folder of `facegan train` (no " + kRunConfig + ")");
-  }
-  json config = facegan::load_json_file(path.string());
-  if (!config.contains("data")) {
-    throw facegan::ConfigError(path.string() + " holds no \"data\" section: the run was not started by `facegan train`");
-  }
-  config["trainer"]["out_dir"] = run_dir;
-  facegan::apply_overrides(config, sets);
-  return config;
-}
-
-int run_resume(const std::string& run_dir, const std::vector<std::string>& sets) {
-  json config = run_config(run_dir, sets);
-  config["trainer"]["resume"] = "auto";
-  const auto result = facegan::train::Trainer::from_config(config)->fit();
-  std::printf("%s at step %lld; last checkpoint %s\n", facegan::enum_to_string(result.status).c_str(),
-              static_cast<long long>(result.step), result.checkpoint.empty() ? "none" : result.checkpoint.c_str());
-  return result.status == facegan::train::RunStatus::kCompleted ? 0 : 130;
-}
-
 int run_eval(const std::string& run_dir, const std::vector<std::string>& sets) {
-  const json config = run_config(run_dir, sets);
+  const json config = facegan::cli::run_folder_config(run_dir, sets);
   auto trainer = facegan::train::Trainer::from_config(config);
   const auto latest = facegan::train::latest_checkpoint((fs::path(run_dir) / "checkpoints").string());
   if (!latest) throw facegan::CheckpointError("no checkpoint in " + run_dir + "/checkpoints to evaluate");
@@ -308,20 +275,46 @@ int main(int argc, char** argv) {
 
   std::string train_config;
   std::vector<std::string> train_sets;
-  auto* train = app.add_subcommand("train", "Train a task from a JSON config (see configs/ and docs/training.md)");
-  train->add_option("--config", train_config, "Config file: {\"trainer\", \"task\", \"data\"}")->required()->check(
-      CLI::ExistingFile);
-  train->add_option("--set", train_sets, "Config overrides, e.g. --set trainer.steps=200 --set task.generator.depth=6");
+  auto* train = app.add_subcommand(
+      "train", "Train from a JSON config: a single run, or a pipeline of stages run in order (see configs/ and "
+               "docs/training.md)");
+  train->add_option("--config", train_config,
+                    "Config file: {\"trainer\", \"task\", \"data\"}, or {\"trainer\", \"data\", \"stages\": [...]}")
+      ->required()
+      ->check(CLI::ExistingFile);
+  train->add_option("--set", train_sets,
+                    "Config overrides, e.g. --set trainer.steps=200, or a stage's: --set stages.classify.trainer.steps=50");
 
   std::string run_dir;
   std::vector<std::string> run_sets;
-  auto* resume = app.add_subcommand("resume", "Continue a run from its latest checkpoint (exactly where it stopped)");
-  resume->add_option("--run", run_dir, "The run folder (trainer.out_dir of the run)")->required()->check(
+  auto* resume = app.add_subcommand(
+      "resume", "Continue a run or a pipeline from its latest checkpoint (exactly where it stopped)");
+  resume->add_option("--run", run_dir, "The run folder (trainer.out_dir of the run or of the pipeline)")->required()->check(
       CLI::ExistingDirectory);
   resume->add_option("--set", run_sets, "Config overrides, e.g. --set trainer.steps=2000 to train longer");
   auto* eval = app.add_subcommand("eval", "Evaluate a run's latest checkpoint on its eval data set; prints JSON");
   eval->add_option("--run", run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
   eval->add_option("--set", run_sets, "Config overrides, e.g. --set data.eval.num_samples=500");
+
+  facegan::cli::ExperimentArgs experiment_args;
+  auto* experiment = app.add_subcommand(
+      "experiment", "Run an experiment spec: every variant for every seed (and fold), its baselines, and a table of "
+                    "mean ± std with paired 95% intervals (configs/experiments/, docs/experiments.md)");
+  experiment->add_option("--spec", experiment_args.spec, "Experiment spec (JSON)")->required()->check(CLI::ExistingFile);
+  experiment->add_option("--set", experiment_args.sets,
+                         "Overrides of every variant's config, applied last, e.g. --set stages.classify.trainer.steps=50");
+  experiment->add_option("--spec-set", experiment_args.spec_sets,
+                         "Overrides of the spec itself, e.g. --spec-set data.folds=2 --spec-set data.pool.num_samples=600");
+  experiment->add_option("--seeds", experiment_args.seeds, "Seeds instead of the spec's, e.g. --seeds 1,2,3");
+  experiment->add_option("--out", experiment_args.out, "Output folder (default runs/experiments/<name>)");
+  experiment->add_option("--split", experiment_args.split,
+                         "held_out (the table) or selection (training identities: for choosing settings)")
+      ->check(CLI::IsMember({"held_out", "selection"}));
+  experiment->add_option("--only", experiment_args.only, "Only these variants (comma-separated names)")->delimiter(',');
+  experiment->add_option("--threads", experiment_args.threads, "Intra-op threads of every run (0: the configs' own)")
+      ->check(CLI::NonNegativeNumber);
+  experiment->add_flag("--validate", experiment_args.validate_only,
+                       "Only check the spec (every variant's configs, baselines, data, scorers) and exit");
 
   InferArgs infer_args;
   auto* infer = app.add_subcommand("infer", "Run a trained model on image files (8-bit PNG/JPEG, any size)");
@@ -396,8 +389,13 @@ int main(int argc, char** argv) {
     if (*list) return run_list(list_what);
     if (*render) return run_render(render_args);
     if (*pack) return run_pack(pack_spec, pack_out, pack_gzip);
-    if (*train) return run_train(train_config, train_sets);
-    if (*resume) return run_resume(run_dir, run_sets);
+    if (*train) return facegan::cli::train_config(train_config, train_sets);
+    if (*resume) return facegan::cli::resume_run(run_dir, run_sets);
+    if (*experiment) {
+      std::string command = "facegan";
+      for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+      return facegan::cli::run_experiment(experiment_args, command);
+    }
     if (*eval) return run_eval(run_dir, run_sets);
     if (*neutralize) return run_neutralize(infer_args);
     if (*classify) return run_classify(infer_args);

@@ -22,6 +22,9 @@
 #include <facegan/eval/identity_probe.hpp>
 #include <facegan/eval/metrics.hpp>
 #include <facegan/eval/report.hpp>
+#include <facegan/experiment/experiment.hpp>
+#include <facegan/experiment/scorers.hpp>
+#include <facegan/experiment/stats.hpp>
 #include <facegan/losses/adversarial.hpp>
 #include <facegan/losses/histogram.hpp>
 #include <facegan/losses/loss.hpp>
@@ -49,7 +52,9 @@
 #include <facegan/train/distributed.hpp>
 #include <facegan/train/ema.hpp>
 #include <facegan/train/optim.hpp>
+#include <facegan/train/pipeline.hpp>
 #include <facegan/train/progress.hpp>
+#include <facegan/train/run_lock.hpp>
 #include <facegan/train/schedule.hpp>
 #include <facegan/train/task.hpp>
 #include <facegan/train/trainer.hpp>
