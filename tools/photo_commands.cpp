@@ -58,6 +58,13 @@ class Outputs {
   std::vector<std::pair<std::string, std::string>> files_;
 };
 
+/// Writes one image whole (Outputs with a single file).
+void write_image(const std::string& path, const cv::Mat& image) {
+  Outputs out;
+  out.image(path, image);
+  out.write();
+}
+
 /// The run's config.json beside a checkpoint (RUN/checkpoints/ckpt_*.pt -> RUN/config.json), read
 /// for the face template and crop size the model was trained with.
 data::FaceTemplate template_for(const std::string& checkpoint, int64_t size) {
@@ -233,9 +240,7 @@ int run_neutralize(const InferArgs& a, const PhotoArgs& p) {
   const torch::Device device = parse_device(a.device);
   if (p.no_detect) {
     const auto model = models::DeRL::load(a.checkpoint, device, a.size);
-    Outputs out;
-    out.image(a.out, model.neutralize(read_crop(a.image)));
-    out.write();
+    write_image(a.out, model.neutralize(read_crop(a.image)));
     return 0;
   }
   const data::FaceTemplate tmpl = template_for(a.checkpoint, a.size);
@@ -243,11 +248,9 @@ int run_neutralize(const InferArgs& a, const PhotoArgs& p) {
   const auto model = models::DeRL::load(a.checkpoint, device);
   const data::FacePipeline pipeline = make_pipeline(p, needs_detector({&p.landmarks}), true);
   const PhotoFaces f = photo_faces(pipeline, a.image, p.landmarks, p.face, "--face", tmpl);
-  Outputs out;
-  out.image(a.out, pipeline.apply(f.photo, f.chosen, [&](const data::AlignedPhotoFace& face) {
+  write_image(a.out, pipeline.apply(f.photo, f.chosen, [&](const data::AlignedPhotoFace& face) {
     return model.neutralize(face.crop);
   }));
-  out.write();
   return 0;
 }
 
@@ -314,9 +317,7 @@ int run_mix(const InferArgs& a, const std::string& attribute, const PhotoArgs& p
   const torch::Device device = parse_device(a.device);
   const auto model = models::OpenSet::load(a.checkpoint, device);
   if (p.no_detect) {
-    Outputs out;
-    out.image(a.out, model.mix(read_crop(a.image), read_crop(attribute)));
-    out.write();
+    write_image(a.out, model.mix(read_crop(a.image), read_crop(attribute)));
     return 0;
   }
   const data::FaceTemplate tmpl = template_for(a.checkpoint, 0);
@@ -326,11 +327,9 @@ int run_mix(const InferArgs& a, const std::string& attribute, const PhotoArgs& p
   const PhotoFaces identity = photo_faces(pipeline, a.image, p.landmarks, p.other_face, "--identity-face", tmpl);
   const PhotoFaces target = photo_faces(pipeline, attribute, p.other_landmarks, p.face, "--face", tmpl);
   const cv::Mat& identity_crop = identity.chosen.at(0).crop;
-  Outputs out;
-  out.image(a.out, pipeline.apply(target.photo, target.chosen, [&](const data::AlignedPhotoFace& face) {
+  write_image(a.out, pipeline.apply(target.photo, target.chosen, [&](const data::AlignedPhotoFace& face) {
     return model.mix(identity_crop, face.crop);
   }));
-  out.write();
   return 0;
 }
 
@@ -341,10 +340,8 @@ int run_transfer(const InferArgs& a, const MakeupArgs& m, const PhotoArgs& p) {
     if (m.landmarks.empty() || m.reference_landmarks.empty()) {
       throw ConfigError("--no-detect: transfer needs the crops' landmarks, --landmarks and --reference-landmarks");
     }
-    Outputs out;
-    out.image(a.out, model.transfer(read_crop(a.image), data::read_landmarks_file(m.landmarks), read_crop(m.reference),
+    write_image(a.out, model.transfer(read_crop(a.image), data::read_landmarks_file(m.landmarks), read_crop(m.reference),
                                     data::read_landmarks_file(m.reference_landmarks), m.intensity, m.regions));
-    out.write();
     return 0;
   }
   const data::FaceTemplate tmpl = template_for(a.checkpoint, 0);
@@ -354,11 +351,9 @@ int run_transfer(const InferArgs& a, const MakeupArgs& m, const PhotoArgs& p) {
   const PhotoFaces source = photo_faces(pipeline, a.image, m.landmarks, p.face, "--face", tmpl);
   // Both faces on the same template, with their 68 points (the warp W and the makeup areas).
   const data::AlignedPhotoFace& ref = reference.chosen.at(0);
-  Outputs out;
-  out.image(a.out, pipeline.apply(source.photo, source.chosen, [&](const data::AlignedPhotoFace& face) {
+  write_image(a.out, pipeline.apply(source.photo, source.chosen, [&](const data::AlignedPhotoFace& face) {
     return model.transfer(face.crop, face.crop_landmarks, ref.crop, ref.crop_landmarks, m.intensity, m.regions);
   }));
-  out.write();
   return 0;
 }
 
@@ -367,20 +362,16 @@ int run_remove(const InferArgs& a, const MakeupArgs& m, const PhotoArgs& p) {
   const auto model = models::Makeup::load(a.checkpoint, device);
   if (p.no_detect) {
     if (m.landmarks.empty()) throw ConfigError("--no-detect: remove needs the crop's landmarks, --landmarks");
-    Outputs out;
-    out.image(a.out, model.remove(read_crop(a.image), data::read_landmarks_file(m.landmarks)));
-    out.write();
+    write_image(a.out, model.remove(read_crop(a.image), data::read_landmarks_file(m.landmarks)));
     return 0;
   }
   const data::FaceTemplate tmpl = template_for(a.checkpoint, 0);
   print_template(tmpl);
   const data::FacePipeline pipeline = make_pipeline(p, needs_detector({&m.landmarks}), true);
   const PhotoFaces f = photo_faces(pipeline, a.image, m.landmarks, p.face, "--face", tmpl);
-  Outputs out;
-  out.image(a.out, pipeline.apply(f.photo, f.chosen, [&](const data::AlignedPhotoFace& face) {
+  write_image(a.out, pipeline.apply(f.photo, f.chosen, [&](const data::AlignedPhotoFace& face) {
     return model.remove(face.crop, face.crop_landmarks);
   }));
-  out.write();
   return 0;
 }
 

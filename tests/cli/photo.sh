@@ -8,7 +8,6 @@ set -euo pipefail
 facegan=$1
 work=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-configs=$(cd "$here/../../configs" && pwd)
 photos=${FACEGAN_PHOTOS:-${FACEGAN_HOME:-$HOME/.cache/facegan}/photos}
 photo="$photos/astronaut.png"
 model=${FACEGAN_LANDMARK_MODEL:-/usr/share/dlib/shape_predictor_68_face_landmarks.dat}
@@ -45,13 +44,7 @@ derl1=$(ls "$work/derl1/checkpoints"/ckpt_*.pt | tail -1)
 derl2=$(ls "$work/derl2/checkpoints"/ckpt_*.pt | tail -1)
 "$facegan" train --config "$here/open_set_tiny.json" --set trainer.out_dir="$work/open_set" > "$work/open_set.log"
 open_set=$(ls "$work/open_set/checkpoints"/ckpt_*.pt | tail -1)
-"$facegan" train --config "$configs/makeup_synthetic.json" --set trainer.out_dir="$work/makeup" --set trainer.steps=1 \
-  --set trainer.sample_every=0 --set trainer.eval_every=0 --set trainer.checkpoint_every=0 --set trainer.device=cpu \
-  --set task.generator.global.depth=5 --set task.generator.global.base_channels=4 \
-  --set task.generator.region.depth=4 --set task.generator.region.base_channels=4 --set task.generator.crop_size=16 \
-  --set task.remover.depth=5 --set task.remover.base_channels=4 --set task.discriminator.base_channels=4 \
-  --set task.style_discriminator.base_channels=4 --set data.train.size=32 --set data.train.num_samples=4 \
-  --set data.eval.size=32 --set data.eval.num_samples=2 --set data.loader.batch_size=2 > "$work/makeup.log"
+"$facegan" train --config "$here/makeup_tiny.json" --set trainer.out_dir="$work/makeup" > "$work/makeup.log"
 makeup=$(ls "$work/makeup/checkpoints"/ckpt_*.pt | tail -1)
 
 # neutralize: the full photo back at full size, as a JPEG (the next commands' second photo).

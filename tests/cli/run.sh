@@ -78,14 +78,7 @@ fi
 grep -q "config.json" "$work/err6.log" || fail "bad checkpoint message: $(cat "$work/err6.log")"
 
 # infer transfer/remove with a tiny makeup run, on rendered faces and their .pts landmarks.
-makeup=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../configs" && pwd)/makeup_synthetic.json
-"$facegan" train --config "$makeup" --set trainer.out_dir="$work/makeup" --set trainer.steps=1 \
-  --set trainer.sample_every=0 --set trainer.eval_every=0 --set trainer.checkpoint_every=0 --set trainer.device=cpu \
-  --set task.generator.global.depth=5 --set task.generator.global.base_channels=4 \
-  --set task.generator.region.depth=4 --set task.generator.region.base_channels=4 --set task.generator.crop_size=16 \
-  --set task.remover.depth=5 --set task.remover.base_channels=4 --set task.discriminator.base_channels=4 \
-  --set task.style_discriminator.base_channels=4 --set data.train.size=32 --set data.train.num_samples=4 \
-  --set data.eval.size=32 --set data.eval.num_samples=2 --set data.loader.batch_size=2 > "$work/makeup.log"
+"$facegan" train --config "$(dirname "${BASH_SOURCE[0]}")/makeup_tiny.json" --set trainer.out_dir="$work/makeup" > "$work/makeup.log"
 ckpt3=$(ls "$work/makeup/checkpoints"/ckpt_*.pt | tail -1)
 "$facegan" render --out "$work/mk" --count 2 --set size=32 --set makeup_probability=1 > /dev/null
 [ -s "$work/mk/face_000000.pts" ] || fail "render wrote no .pts landmarks"
