@@ -1,6 +1,7 @@
 // The `facegan` command: one program for the library's jobs. Run `facegan --help`, or
 // `facegan <command> --help` for each command's options.
 #include "cmd_experiment.hpp"
+#include "photo_commands.hpp"
 
 #include <facegan/facegan.hpp>
 
@@ -19,6 +20,9 @@ namespace {
 
 using facegan::json;
 namespace fs = std::filesystem;
+using facegan::cli::InferArgs;
+using facegan::cli::MakeupArgs;
+using facegan::cli::PhotoOperation;
 
 /// A JSON value given on the command line: inline JSON, or @path to a JSON file.
 json json_argument(const std::string& text, const std::string& what) {
@@ -144,90 +148,6 @@ int run_eval(const std::string& run_dir, const std::vector<std::string>& sets) {
 }
 
 
-cv::Mat read_image_file(const std::string& path) {
-  cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
-  if (image.empty()) throw facegan::DataError("cannot read image " + path + " (missing, or not an image OpenCV can decode)");
-  return image;
-}
-
-void write_image_file(const std::string& path, const cv::Mat& image) {
-  const auto parent = fs::path(path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent);
-  if (!cv::imwrite(path, image)) throw facegan::Error("cannot write image " + path);
-  std::printf("wrote %s\n", path.c_str());
-}
-
-/// Arguments of `facegan infer <operation>`.
-struct InferArgs {
-  std::string checkpoint;
-  std::string image;
-  std::string out;
-  std::string device = "cpu";
-  int64_t size = 0;
-};
-
-torch::Device parse_device(const std::string& text) {
-  try {
-    return torch::Device(text);
-  } catch (const std::exception&) {
-    throw facegan::ConfigError("--device: '" + text + "' is not a device (cpu, cuda, cuda:1)");
-  }
-}
-
-int run_neutralize(const InferArgs& a) {
-  const auto model = facegan::models::DeRL::load(a.checkpoint, parse_device(a.device), a.size);
-  write_image_file(a.out, model.neutralize(read_image_file(a.image)));
-  return 0;
-}
-
-int run_classify(const InferArgs& a) {
-  const auto model = facegan::models::DeRL::load(a.checkpoint, parse_device(a.device), a.size);
-  if (!model.can_classify()) {
-    throw facegan::ConfigError(a.checkpoint + " is a stage-1 (deexpression) DeRL checkpoint: it can neutralize, not "
-                               "classify; use the checkpoint of a 'classify' run");
-  }
-  const std::vector<double> p = model.classify(read_image_file(a.image));
-  const auto names = model.class_names();
-  json probabilities = json::object();
-  size_t best = 0;
-  for (size_t i = 0; i < p.size(); ++i) {
-    probabilities[names[i]] = p[i];
-    if (p[i] > p[best]) best = i;
-  }
-  std::printf("%s\n", json{{"image", a.image}, {"expression", names[best]}, {"probabilities", probabilities}}.dump(2).c_str());
-  return 0;
-}
-
-int run_mix(const InferArgs& a, const std::string& attribute) {
-  const auto model = facegan::models::OpenSet::load(a.checkpoint, parse_device(a.device));
-  write_image_file(a.out, model.mix(read_image_file(a.image), read_image_file(attribute)));
-  return 0;
-}
-
-/// Arguments of `facegan infer transfer/remove` beside InferArgs.
-struct MakeupArgs {
-  std::string landmarks;
-  std::string reference;
-  std::string reference_landmarks;
-  double intensity = 1.0;
-  std::vector<std::string> regions;
-};
-
-int run_transfer(const InferArgs& a, const MakeupArgs& m) {
-  const auto model = facegan::models::Makeup::load(a.checkpoint, parse_device(a.device));
-  const cv::Mat out = model.transfer(read_image_file(a.image), facegan::data::read_landmarks_file(m.landmarks),
-                                     read_image_file(m.reference),
-                                     facegan::data::read_landmarks_file(m.reference_landmarks), m.intensity, m.regions);
-  write_image_file(a.out, out);
-  return 0;
-}
-
-int run_remove(const InferArgs& a, const MakeupArgs& m) {
-  const auto model = facegan::models::Makeup::load(a.checkpoint, parse_device(a.device));
-  write_image_file(a.out, model.remove(read_image_file(a.image), facegan::data::read_landmarks_file(m.landmarks)));
-  return 0;
-}
-
 int run_report(const std::string& runs, const std::string& out, const std::string& title) {
   facegan::eval::ReportOptions options;
   if (!title.empty()) options.title = title;
@@ -317,7 +237,10 @@ int main(int argc, char** argv) {
                        "Only check the spec (every variant's configs, baselines, data, scorers) and exit");
 
   InferArgs infer_args;
-  auto* infer = app.add_subcommand("infer", "Run a trained model on image files (8-bit PNG/JPEG, any size)");
+  facegan::cli::PhotoArgs photo_args;
+  auto* infer = app.add_subcommand(
+      "infer", "Run a trained model on photos: each face is detected, aligned, edited and pasted back "
+               "(--no-detect: on face crops aligned like the training data)");
   infer->require_subcommand(1);
   auto add_common = [&](CLI::App* op, bool writes_image, bool resizes = true) {
     op->add_option("--checkpoint", infer_args.checkpoint, "A checkpoint of a run (runs/.../checkpoints/ckpt_*.pt)")
@@ -326,37 +249,45 @@ int main(int argc, char** argv) {
     if (writes_image) op->add_option("--out", infer_args.out, "Output image file (.png, .jpg)")->required();
     op->add_option("--device", infer_args.device, "cpu, cuda or cuda:N");
     if (resizes) op->add_option("--size", infer_args.size,
-                   "Resize inputs to SIZE x SIZE for the network (the training size; 0 = as they are); "
-                   "outputs are resized back");
+                   "Side of the face crop the network sees (default: the training size from the run's config; "
+                   "--no-detect: resize inputs to SIZE x SIZE, 0 = as they are, and outputs back)");
   };
   auto* neutralize = infer->add_subcommand("neutralize", "DeRL stage 1: the same face with a neutral expression");
-  neutralize->add_option("--image", infer_args.image, "Face image")->required()->check(CLI::ExistingFile);
+  neutralize->add_option("--image", infer_args.image, "Photo (or aligned crop with --no-detect)")->required()->check(
+      CLI::ExistingFile);
   add_common(neutralize, true);
+  facegan::cli::add_photo_options(neutralize, PhotoOperation::kNeutralize, photo_args, infer_args);
   auto* classify = infer->add_subcommand("classify", "DeRL stage 2: expression probabilities of a face (JSON)");
-  classify->add_option("--image", infer_args.image, "Face image")->required()->check(CLI::ExistingFile);
+  classify->add_option("--image", infer_args.image, "Photo (or aligned crop with --no-detect)")->required()->check(
+      CLI::ExistingFile);
   add_common(classify, false);
+  facegan::cli::add_photo_options(classify, PhotoOperation::kClassify, photo_args, infer_args);
 
   std::string mix_attribute;
   auto* mix = infer->add_subcommand(
       "mix", "Open-set synthesis (Bao et al.): the identity of one face with the pose, expression, light and "
              "background of another");
-  mix->add_option("--image", infer_args.image, "The face whose identity is kept")->required()->check(CLI::ExistingFile);
-  mix->add_option("--attribute", mix_attribute, "The face whose attributes are kept")->required()->check(
+  mix->add_option("--image", infer_args.image, "The photo whose face's identity is kept")->required()->check(
       CLI::ExistingFile);
+  mix->add_option("--attribute", mix_attribute, "The photo whose faces get that identity (pose, expression, light kept)")
+      ->required()
+      ->check(CLI::ExistingFile);
   add_common(mix, true, false);
+  facegan::cli::add_photo_options(mix, PhotoOperation::kMix, photo_args, infer_args);
 
   MakeupArgs makeup_args;
   auto* transfer = infer->add_subcommand(
       "transfer", "PairedCycleGAN: the source face wearing the reference's makeup (images of the training size)");
-  transfer->add_option("--image", infer_args.image, "Source face (bare)")->required()->check(CLI::ExistingFile);
-  transfer->add_option("--landmarks", makeup_args.landmarks, "Source's 68 landmarks (.pts, or 'x y' lines; "
-                                                             "`facegan render` writes them)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  transfer->add_option("--reference", makeup_args.reference, "Reference face wearing makeup")->required()->check(
+  transfer->add_option("--image,--source", infer_args.image, "Source photo (bare face)")->required()->check(
       CLI::ExistingFile);
-  transfer->add_option("--reference-landmarks", makeup_args.reference_landmarks, "Reference's 68 landmarks")
-      ->required()
+  transfer->add_option("--landmarks", makeup_args.landmarks, "Source's 68 landmarks (.pts, or 'x y' lines; "
+                                                             "`facegan detect` and `facegan render` write them): "
+                                                             "instead of detecting; required with --no-detect")
+      ->check(CLI::ExistingFile);
+  transfer->add_option("--reference", makeup_args.reference, "Reference photo (face wearing makeup)")->required()->check(
+      CLI::ExistingFile);
+  transfer->add_option("--reference-landmarks", makeup_args.reference_landmarks,
+                       "Reference's 68 landmarks: instead of detecting; required with --no-detect")
       ->check(CLI::ExistingFile);
   transfer->add_option("--intensity", makeup_args.intensity, "Makeup strength in [0, 1] (0 returns the source)")
       ->check(CLI::Range(0.0, 1.0));
@@ -364,11 +295,18 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"eyes", "lips", "skin"}));
   add_common(transfer, true, false);
+  facegan::cli::add_photo_options(transfer, PhotoOperation::kTransfer, photo_args, infer_args);
   auto* remove = infer->add_subcommand("remove", "PairedCycleGAN: the face without its makeup");
-  remove->add_option("--image", infer_args.image, "Face wearing makeup")->required()->check(CLI::ExistingFile);
-  remove->add_option("--landmarks", makeup_args.landmarks, "Its 68 landmarks (.pts)")->required()->check(
+  remove->add_option("--image", infer_args.image, "Photo of a face wearing makeup")->required()->check(
       CLI::ExistingFile);
+  remove->add_option("--landmarks", makeup_args.landmarks,
+                     "Its 68 landmarks (.pts): instead of detecting; required with --no-detect")
+      ->check(CLI::ExistingFile);
   add_common(remove, true, false);
+  facegan::cli::add_photo_options(remove, PhotoOperation::kRemove, photo_args, infer_args);
+
+  facegan::cli::DetectArgs detect_args;
+  auto* detect = facegan::cli::add_detect_command(app, detect_args);
 
   std::string report_runs, report_out, report_title;
   auto* report = app.add_subcommand(
@@ -397,11 +335,12 @@ int main(int argc, char** argv) {
       return facegan::cli::run_experiment(experiment_args, command);
     }
     if (*eval) return run_eval(run_dir, run_sets);
-    if (*neutralize) return run_neutralize(infer_args);
-    if (*classify) return run_classify(infer_args);
-    if (*mix) return run_mix(infer_args, mix_attribute);
-    if (*transfer) return run_transfer(infer_args, makeup_args);
-    if (*remove) return run_remove(infer_args, makeup_args);
+    if (*neutralize) return facegan::cli::run_neutralize(infer_args, photo_args);
+    if (*classify) return facegan::cli::run_classify(infer_args, photo_args);
+    if (*mix) return facegan::cli::run_mix(infer_args, mix_attribute, photo_args);
+    if (*transfer) return facegan::cli::run_transfer(infer_args, makeup_args, photo_args);
+    if (*remove) return facegan::cli::run_remove(infer_args, makeup_args, photo_args);
+    if (*detect) return facegan::cli::run_detect(detect_args);
     if (*report) return run_report(report_runs, report_out, report_title);
   } catch (const std::exception& e) {
     std::cerr << "facegan: " << facegan::error_message(e) << std::endl;

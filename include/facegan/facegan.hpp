@@ -9,6 +9,8 @@
 #include <facegan/data/align.hpp>
 #include <facegan/data/dataset.hpp>
 #include <facegan/data/face_areas.hpp>
+#include <facegan/data/face_detector.hpp>
+#include <facegan/data/face_pipeline.hpp>
 #include <facegan/data/hdf5.hpp>
 #include <facegan/data/identity_pairs.hpp>
 #include <facegan/data/image.hpp>

@@ -81,13 +81,13 @@ grep -q "\"generator_checkpoint\": \"$ckpt1\"" "$work/derl/classify/config.json"
 [ ! -e "$work/derl/deexpression/checkpoints/ckpt_000000003.pt" ] || fail "pipeline resume retrained stage 1"
 ckpt2=$work/derl/classify/checkpoints/ckpt_000000003.pt
 "$facegan" render --out "$work/face" --count 1 --set size=48 --set expression_probability=1 > /dev/null
-"$facegan" infer neutralize --checkpoint "$ckpt1" --image "$work/face/face_000000.png" --size 32 --out "$work/neutral.png" > "$work/infer1.log"
+"$facegan" infer neutralize --no-detect --checkpoint "$ckpt1" --image "$work/face/face_000000.png" --size 32 --out "$work/neutral.png" > "$work/infer1.log"
 [ -s "$work/neutral.png" ] || fail "infer neutralize wrote no image"
-if "$facegan" infer classify --checkpoint "$ckpt1" --image "$work/face/face_000000.png" 2> "$work/err5.log"; then
+if "$facegan" infer classify --no-detect --checkpoint "$ckpt1" --image "$work/face/face_000000.png" 2> "$work/err5.log"; then
   fail "classify with a stage-1 checkpoint accepted"
 fi
 grep -q "stage-1" "$work/err5.log" || fail "classify stage-1 error: $(cat "$work/err5.log")"
-"$facegan" infer classify --checkpoint "$ckpt2" --image "$work/face/face_000000.png" --size 32 > "$work/classify.json"
+"$facegan" infer classify --no-detect --checkpoint "$ckpt2" --image "$work/face/face_000000.png" --size 32 > "$work/classify.json"
 grep -q '"probabilities"' "$work/classify.json" || fail "classify printed: $(cat "$work/classify.json")"
 grep -q '"happy"' "$work/classify.json" || fail "classify lacks the class names: $(cat "$work/classify.json")"
 
@@ -107,7 +107,7 @@ wait "$holder" || status=$?
 [ "$status" -eq 130 ] || fail "the interrupted run exited with $status, expected 130"
 grep -q "interrupted at step" "$work/locked.log" || fail "no checkpoint on SIGTERM: $(tail -3 "$work/locked.log")"
 
-if "$facegan" infer neutralize --checkpoint "$work/run/config.json" --image "$work/face/face_000000.png" --out "$work/x.png" 2> "$work/err6.log"; then
+if "$facegan" infer neutralize --no-detect --checkpoint "$work/run/config.json" --image "$work/face/face_000000.png" --out "$work/x.png" 2> "$work/err6.log"; then
   fail "a non-checkpoint accepted"
 fi
 grep -q "config.json" "$work/err6.log" || fail "bad checkpoint message: $(cat "$work/err6.log")"
@@ -124,14 +124,14 @@ makeup=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../configs" && pwd)/makeup_synthe
 ckpt3=$(ls "$work/makeup/checkpoints"/ckpt_*.pt | tail -1)
 "$facegan" render --out "$work/mk" --count 2 --set size=32 --set makeup_probability=1 > /dev/null
 [ -s "$work/mk/face_000000.pts" ] || fail "render wrote no .pts landmarks"
-"$facegan" infer transfer --checkpoint "$ckpt3" --image "$work/mk/face_000000.png" --landmarks "$work/mk/face_000000.pts" \
+"$facegan" infer transfer --no-detect --checkpoint "$ckpt3" --image "$work/mk/face_000000.png" --landmarks "$work/mk/face_000000.pts" \
   --reference "$work/mk/face_000001.png" --reference-landmarks "$work/mk/face_000001.pts" --intensity 0.5 \
   --regions lips,eyes --out "$work/transfer.png" > /dev/null
 [ -s "$work/transfer.png" ] || fail "infer transfer wrote no image"
-"$facegan" infer remove --checkpoint "$ckpt3" --image "$work/mk/face_000001.png" --landmarks "$work/mk/face_000001.pts" \
+"$facegan" infer remove --no-detect --checkpoint "$ckpt3" --image "$work/mk/face_000001.png" --landmarks "$work/mk/face_000001.pts" \
   --out "$work/removed.png" > /dev/null
 [ -s "$work/removed.png" ] || fail "infer remove wrote no image"
-if "$facegan" infer remove --checkpoint "$ckpt1" --image "$work/mk/face_000001.png" --landmarks "$work/mk/face_000001.pts" \
+if "$facegan" infer remove --no-detect --checkpoint "$ckpt1" --image "$work/mk/face_000001.png" --landmarks "$work/mk/face_000001.pts" \
   --out "$work/x2.png" 2> "$work/err7.log"; then fail "remove with a DeRL checkpoint accepted"; fi
 grep -q "derl" "$work/err7.log" || fail "remove with a DeRL checkpoint: $(cat "$work/err7.log")"
 
@@ -154,18 +154,18 @@ small_id='{"base_channels": 4, "num_stages": 2, "blocks_per_stage": 1, "embeddin
 grep -q "stage open_set: checkpoint" "$work/open_set.log" || fail "open_set pipeline: $(tail -3 "$work/open_set.log")"
 ckpt4=$(ls "$work/open_set/open_set/checkpoints"/ckpt_*.pt | tail -1)
 "$facegan" render --out "$work/os" --count 2 --set size=48 > /dev/null
-"$facegan" infer mix --checkpoint "$ckpt4" --image "$work/os/face_000000.png" --attribute "$work/os/face_000001.png" \
+"$facegan" infer mix --no-detect --checkpoint "$ckpt4" --image "$work/os/face_000000.png" --attribute "$work/os/face_000001.png" \
   --out "$work/mix.png" > "$work/mix.log"
 grep -q "wrote $work/mix.png" "$work/mix.log" || fail "infer mix: $(cat "$work/mix.log")"
 # PNG signature, then the IHDR chunk: width and height as big-endian 32-bit integers at bytes 16-23.
 [ "$(od -An -tx1 -N8 "$work/mix.png" | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "infer mix wrote no PNG"
 [ "$(od -An -tu1 -j16 -N8 "$work/mix.png" | tr -s ' ' | sed 's/^ //')" = "0 0 0 48 0 0 0 48" ] ||
   fail "infer mix wrote $(od -An -tu1 -j16 -N8 "$work/mix.png"), expected a 48x48 image"
-if "$facegan" infer mix --checkpoint "$ckpt1" --image "$work/os/face_000000.png" --attribute "$work/os/face_000001.png" \
+if "$facegan" infer mix --no-detect --checkpoint "$ckpt1" --image "$work/os/face_000000.png" --attribute "$work/os/face_000001.png" \
   --out "$work/x3.png" 2> "$work/err8.log"; then fail "mix with a DeRL checkpoint accepted"; fi
 grep -q "written by task 'derl', not 'open_set'" "$work/err8.log" || fail "mix with a DeRL checkpoint: $(cat "$work/err8.log")"
 [ ! -e "$work/x3.png" ] || fail "mix with a DeRL checkpoint wrote an image"
-if "$facegan" infer neutralize --checkpoint "$ckpt4" --image "$work/os/face_000000.png" --out "$work/x4.png" \
+if "$facegan" infer neutralize --no-detect --checkpoint "$ckpt4" --image "$work/os/face_000000.png" --out "$work/x4.png" \
   2> "$work/err9.log"; then fail "neutralize with an open_set checkpoint accepted"; fi
 grep -q "written by task 'open_set', not 'derl'" "$work/err9.log" || fail "neutralize with an open_set checkpoint: $(cat "$work/err9.log")"
 
