@@ -1,5 +1,7 @@
 // The `facegan` command: one program for the library's jobs. Run `facegan --help`, or
 // `facegan <command> --help` for each command's options.
+#include "cmd_weights.hpp"
+
 #include <facegan/facegan.hpp>
 
 #include <CLI/CLI.hpp>
@@ -377,6 +379,8 @@ int main(int argc, char** argv) {
       CLI::ExistingFile);
   add_common(remove, true, false);
 
+  const WeightsCommands weights(app, *infer);  // import, export, infer translate
+
   std::string report_runs, report_out, report_title;
   auto* report = app.add_subcommand(
       "report", "Write an HTML report (sample grids, loss curves, evaluation tables) of the runs under a folder");
@@ -405,6 +409,7 @@ int main(int argc, char** argv) {
     if (*transfer) return run_transfer(infer_args, makeup_args);
     if (*remove) return run_remove(infer_args, makeup_args);
     if (*report) return run_report(report_runs, report_out, report_title);
+    if (const auto code = weights.run()) return *code;
   } catch (const std::exception& e) {
     std::cerr << "facegan: " << facegan::error_message(e) << std::endl;
     return 1;
