@@ -220,7 +220,7 @@ ImportReport load_state_dict(torch::nn::Module& network, const KeyMap& map, cons
   if (!errors.empty()) {
     const bool tolerable = mismatched.empty();
     throw CheckpointError("state dict " + source + " does not fit the network: " + join_limited(errors) +
-                          (tolerable ? " (a non-strict load skips missing and unexpected keys)" : ""));
+                          (tolerable ? " (a non-strict load, `--strict false`, skips missing and unexpected keys)" : ""));
   }
   torch::NoGradGuard no_grad;
   for (auto& [dst, src] : copies) dst.copy_(src);
