@@ -1,6 +1,7 @@
 // The `facegan` command: one program for the library's jobs. Run `facegan --help`, or
 // `facegan <command> --help` for each command's options.
 #include "cmd_experiment.hpp"
+#include "cmd_weights.hpp"
 #include "photo_commands.hpp"
 
 #include <facegan/facegan.hpp>
@@ -308,6 +309,8 @@ int main(int argc, char** argv) {
   facegan::cli::DetectArgs detect_args;
   auto* detect = facegan::cli::add_detect_command(app, detect_args);
 
+  const WeightsCommands weights(app, *infer);  // import, export, infer translate
+
   std::string report_runs, report_out, report_title;
   auto* report = app.add_subcommand(
       "report", "Write an HTML report (sample grids, loss curves, evaluation tables) of the runs under a folder");
@@ -342,6 +345,7 @@ int main(int argc, char** argv) {
     if (*remove) return facegan::cli::run_remove(infer_args, makeup_args, photo_args);
     if (*detect) return facegan::cli::run_detect(detect_args);
     if (*report) return run_report(report_runs, report_out, report_title);
+    if (const auto code = weights.run()) return *code;
   } catch (const std::exception& e) {
     std::cerr << "facegan: " << facegan::error_message(e) << std::endl;
     return 1;

@@ -1,9 +1,10 @@
 """The pix2pix / CycleGAN reference networks, written out in Python PyTorch.
 
 They mirror `models/networks.py` of pytorch-CycleGAN-and-pix2pix (UnetGenerator, NLayerDiscriminator,
-ResnetGenerator) layer for layer. facegan uses them for two things: the parameter counts its C++
-blocks are pinned to (tests/test_blocks.cpp), and the Python side of the speed comparison in the
-benchmark harness. Run `python reference_nets.py` to print the counts.
+ResnetGenerator) layer for layer; the classes of those names also have its state dict keys. facegan
+uses them for three things: the parameter counts its C++ blocks are pinned to (tests/test_blocks.cpp),
+the Python side of the speed comparison in the benchmark harness, and the weight round trips of
+`facegan import` / `facegan export` (tests/interop). Run `python reference_nets.py` to print the counts.
 """
 import functools
 
@@ -102,6 +103,40 @@ def resnet_generator(input_nc=3, output_nc=3, ngf=64, norm="instance", n_blocks=
                 norm_fn(ngf * m // 2), nn.ReLU(True)]
     seq += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
     return nn.Sequential(*seq)
+
+
+class UnetGenerator(nn.Module):
+    """pix2pix's UnetGenerator: the outermost block as `model`, so that state dict keys are
+    pytorch-CycleGAN-and-pix2pix's ("model.model.1.model.3..."), as in its latest_net_G.pth files."""
+
+    def __init__(self, input_nc=3, output_nc=3, num_downs=8, ngf=64, norm="batch", use_dropout=False):
+        super().__init__()
+        self.model = unet(input_nc, output_nc, num_downs, ngf, norm, use_dropout)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class ResnetGenerator(nn.Module):
+    """pix2pix's ResnetGenerator: the Sequential as `model` ("model.10.conv_block.1.weight")."""
+
+    def __init__(self, input_nc=3, output_nc=3, ngf=64, norm="instance", n_blocks=9, use_dropout=False):
+        super().__init__()
+        self.model = resnet_generator(input_nc, output_nc, ngf, norm, n_blocks, use_dropout)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class NLayerDiscriminator(nn.Module):
+    """pix2pix's NLayerDiscriminator: the Sequential as `model` ("model.0.weight")."""
+
+    def __init__(self, input_nc, ndf=64, n_layers=3, norm="batch"):
+        super().__init__()
+        self.model = patchgan(input_nc, ndf, n_layers, norm)
+
+    def forward(self, x):
+        return self.model(x)
 
 
 def count(module):

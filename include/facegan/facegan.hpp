@@ -32,6 +32,7 @@
 #include <facegan/losses/loss.hpp>
 #include <facegan/losses/reconstruction.hpp>
 #include <facegan/losses/regularizers.hpp>
+#include <facegan/models/blocks/architecture.hpp>
 #include <facegan/models/blocks/decoder.hpp>
 #include <facegan/models/blocks/encoders.hpp>
 #include <facegan/models/blocks/init.hpp>
@@ -43,11 +44,15 @@
 #include <facegan/models/derl/derl.hpp>
 #include <facegan/models/derl/derl_task.hpp>
 #include <facegan/models/derl/residue_classifier.hpp>
+#include <facegan/models/interop/key_map.hpp>
+#include <facegan/models/interop/python_weights.hpp>
+#include <facegan/models/interop/state_dict.hpp>
 #include <facegan/models/makeup/makeup.hpp>
 #include <facegan/models/makeup/makeup_generator.hpp>
 #include <facegan/models/makeup/makeup_task.hpp>
 #include <facegan/models/open_set/open_set.hpp>
 #include <facegan/models/open_set/open_set_task.hpp>
+#include <facegan/models/pix2pix/pix2pix.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/amp.hpp>
 #include <facegan/train/checkpoint.hpp>

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -77,6 +78,28 @@ json load_checkpoint_network(const std::string& path, const std::string& name, t
     throw CheckpointError("checkpoint " + path + ": cannot load network '" + name + "': " + error_message(e));
   }
   return checkpoint.meta;
+}
+
+void save_network_checkpoint(const std::string& path,
+                             const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>& networks,
+                             const json& meta) {
+  json full = {{"format", kCheckpointFormat}, {"step", 0}, {"networks", json::array()}, {"optimizers", json::array()},
+               {"ema", json::array()}};
+  full.merge_patch(meta);
+  if (!full.contains("task")) throw CheckpointError("cannot write " + path + ": the meta has no \"task\"");
+  full["networks"] = json::array();
+  torch::serialize::OutputArchive root, nets;
+  for (const auto& [name, net] : networks) {
+    torch::serialize::OutputArchive a;
+    net->save(a);
+    nets.write(name, a);
+    full["networks"].push_back(name);
+  }
+  root.write("networks", nets);
+  root.write("meta", c10::IValue(full.dump()));
+  std::ostringstream bytes;
+  root.save_to(bytes);
+  write_file_atomic(path, bytes.str());
 }
 
 namespace testing {

@@ -25,8 +25,6 @@ namespace fs = std::filesystem;
 namespace facegan::train {
 namespace {
 
-constexpr int kCheckpointFormat = 1;
-
 std::atomic<int> g_signal{0};
 
 extern "C" void facegan_on_signal(int signo) { g_signal.store(signo); }

@@ -15,6 +15,9 @@
 
 namespace facegan::train {
 
+/// Version of the checkpoint layout, meta's "format": the Trainer refuses any other.
+constexpr int kCheckpointFormat = 1;
+
 /// File name of the checkpoint of `step`: "ckpt_000000123.pt".
 std::string checkpoint_name(int64_t step);
 
@@ -70,6 +73,15 @@ Options checkpoint_task_options(const std::string& path, const std::string& type
     throw CheckpointError("checkpoint " + path + ": " + e.what());
   }
 }
+
+/// Writes a checkpoint that holds networks only, no optimizer, EMA, loader or RNG state: the
+/// "networks" archive and the meta (format, step 0, task, network names) merged with `meta`, which
+/// must hold the "task" JSON the networks belong to. load_checkpoint_network and the inference APIs
+/// read it like a trainer checkpoint; the Trainer cannot resume from it. What `facegan import`
+/// writes. CheckpointError naming the file on failure.
+void save_network_checkpoint(const std::string& path,
+                             const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>& networks,
+                             const json& meta);
 
 /// Deletes all but the `keep` newest checkpoints of `dir` (keep <= 0 keeps all), and stale "*.tmp"
 /// files. Returns the paths removed.
