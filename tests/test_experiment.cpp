@@ -90,6 +90,26 @@ double mean_of(const std::vector<double>& v) {
 
 }  // namespace
 
+TEST_CASE("verdict: the better side depends on the metric's direction", "[experiment]") {
+  auto interval = [](double low, double high) {
+    experiment::PairedInterval i;
+    i.low = low;
+    i.high = high;
+    i.mean = (low + high) / 2;
+    return i;
+  };
+  CHECK(experiment::verdict(interval(0.1, 0.3), true) == 1);
+  CHECK(experiment::verdict(interval(0.1, 0.3), false) == -1);
+  CHECK(experiment::verdict(interval(-0.3, -0.1), true) == -1);
+  CHECK(experiment::verdict(interval(-0.3, -0.1), false) == 1);
+  // Containing zero settles nothing, whichever direction (the makeup table once marked a ΔE
+  // interval [-0.001, +0.14] as better).
+  CHECK(experiment::verdict(interval(-0.001, 0.14), false) == 0);
+  CHECK(experiment::verdict(interval(-0.001, 0.14), true) == 0);
+  CHECK(experiment::verdict(interval(-0.14, 0.001), false) == 0);
+  CHECK(experiment::verdict(interval(0.0, 0.2), true) == 0);
+}
+
 TEST_CASE("paired_interval: exact shifts, undefined pairs, the seeds' spread, errors", "[experiment]") {
   torch::manual_seed(1);
   const torch::Tensor b = torch::randn({2, 500}, torch::kFloat64);
@@ -365,6 +385,16 @@ TEST_CASE("experiment: a tiny spec end to end, its table against a direct evalua
     }
   }
   CHECK(found);
+  // ✓ means the whole interval lies on the better side: above zero for PSNR,
+  // below zero for L1 (lower is better).
+  bool found_l1 = false;
+  for (const auto& c : result.comparisons) {
+    const bool higher = c.metric != "l1";
+    found_l1 = found_l1 || !higher;
+    const int expected_verdict = c.interval.low > 0 ? (higher ? 1 : -1) : c.interval.high < 0 ? (higher ? -1 : 1) : 0;
+    CHECK(c.verdict == expected_verdict);
+  }
+  CHECK(found_l1);
   CHECK(mean_of(values(load_json_file((fs::path(out) / "runs/a/seed1/scores.json").string()), "psnr")) ==
         Approx(result.cells.at("a").at("psnr").per_seed[0]));
   const json results = load_json_file((fs::path(out) / "tiny.results.json").string());

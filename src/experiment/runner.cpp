@@ -572,9 +572,7 @@ class Runner {
             continue;  // no sample scored by both
           }
           const MetricSpec& m = metric(metric_name);
-          const double sign = m.higher_is_better ? 1.0 : -1.0;
-          if (sign * c.interval.low > 0) c.verdict = 1;
-          else if (sign * c.interval.high < 0) c.verdict = -1;
+          c.verdict = verdict(c.interval, m.higher_is_better);
           result.comparisons.push_back(c);
         }
       }

@@ -87,4 +87,10 @@ PairedInterval paired_interval(const torch::Tensor& a, const torch::Tensor& b, c
   return r;
 }
 
+int verdict(const PairedInterval& interval, bool higher_is_better) {
+  const bool above = interval.low > 0, below = interval.high < 0;
+  if (!above && !below) return 0;
+  return above == higher_is_better ? 1 : -1;
+}
+
 }  // namespace facegan::experiment

@@ -54,4 +54,9 @@ struct IntervalOptions {
 /// samples are in it. Throws std::invalid_argument when the shapes differ or no pair is defined.
 PairedInterval paired_interval(const torch::Tensor& a, const torch::Tensor& b, const IntervalOptions& options = {});
 
+/// Whether an interval of A - B settles the comparison: +1 when it lies wholly on the better
+/// side of zero (above it when higher is better, below it otherwise), -1 wholly on the worse
+/// side, 0 when it contains zero.
+int verdict(const PairedInterval& interval, bool higher_is_better);
+
 }  // namespace facegan::experiment
