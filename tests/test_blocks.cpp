@@ -177,6 +177,42 @@ TEST_CASE("UNet conditioning channels accept vectors and maps, and are checked",
                     Catch::Contains("multiples of 2^depth = 8"));
 }
 
+TEST_CASE("a residual UNet starts as the identity and learns a bounded change of its input", "[blocks]") {
+  torch::manual_seed(4);
+  const auto o = UNetGeneratorOptions(3, 3).depth(3).base_channels(4).residual_scale(0.5);
+  UNetGenerator unet(o);
+  init_weights(*unet, Init::kNormal, 0.02);
+  unet->zero_output_layer();
+  unet->eval();
+  const auto x = torch::rand({2, 3, 16, 16}) * 2 - 1;
+  CHECK(torch::equal(unet->forward(x), x));  // x + 0.5 * tanh(0)
+  // Away from zero: output = clamp(x + s * tanh(U(x))), the same parameters as the plain UNet.
+  UNetGenerator plain(UNetGeneratorOptions(o).residual_scale(0.0));
+  torch::manual_seed(5);
+  init_weights(*plain, Init::kNormal, 0.3);
+  {
+    torch::NoGradGuard no_grad;
+    auto pp = plain->parameters(), rp = unet->parameters();
+    REQUIRE(pp.size() == rp.size());
+    for (size_t i = 0; i < pp.size(); ++i) rp[i].copy_(pp[i]);
+  }
+  plain->eval();
+  const torch::Tensor expected = (x + 0.5 * plain->forward(x)).clamp(-1, 1);
+  CHECK(torch::allclose(unet->forward(x), expected, 1e-6, 1e-6));
+  CHECK(torch::allclose(unet->forward_features(x).output, expected, 1e-6, 1e-6));
+  // Gradients through the residual path (away from the clamp) match central differences.
+  UNetGenerator small(UNetGeneratorOptions(2, 2).depth(2).base_channels(2).norm(Norm::kNone).residual_scale(0.1));
+  small->to(torch::kDouble);
+  small->eval();
+  const torch::Tensor xs = torch::rand({1, 2, 8, 8}, torch::kDouble) * 0.5;
+  const torch::Tensor w = torch::randn({1, 2, 8, 8}, torch::kDouble);
+  auto loss = [&](const std::vector<torch::Tensor>& in) { return (small->forward(in[0]) * w).sum(); };
+  FACEGAN_CHECK_GRADIENTS(loss, {xs.clone().requires_grad_(true)});
+  CHECK_THROWS_WITH(UNetGenerator(UNetGeneratorOptions(3, 1).residual_scale(0.5)),
+                    Catch::Contains("residual_scale") && Catch::Contains("3 -> 1"));
+  CHECK_THROWS_WITH(UNetGenerator(UNetGeneratorOptions(3, 3).residual_scale(-1)), Catch::Contains("-1"));
+}
+
 TEST_CASE("state-dict keys are pinned (they are the checkpoint format)", "[blocks]") {
   UNetGenerator unet(UNetGeneratorOptions(3, 3).depth(3).base_channels(4));
   const std::vector<std::string> unet_keys{

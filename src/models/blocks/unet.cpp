@@ -22,6 +22,10 @@ void UNetGeneratorImpl::reset() {
   TORCH_CHECK(o.cond_channels() >= 0, "UNetGenerator: cond_channels must be >= 0, got ", o.cond_channels());
   TORCH_CHECK(o.dropout() >= 0.0 && o.dropout() < 1.0, "UNetGenerator: dropout must be in [0, 1), got ",
               o.dropout());
+  TORCH_CHECK(o.residual_scale() >= 0.0, "UNetGenerator: residual_scale must be >= 0, got ", o.residual_scale());
+  TORCH_CHECK(o.residual_scale() == 0.0 || (o.in_channels() == o.out_channels() && o.output_activation() == Activation::kTanh),
+              "UNetGenerator: residual_scale > 0 needs in_channels == out_channels and a tanh output, got ",
+              o.in_channels(), " -> ", o.out_channels());
 
   // pix2pix drops the bias of every convolution under batch norm, including the two ends that have
   // no norm (outermost down, innermost down); keeping that quirk keeps the reference count.
@@ -94,9 +98,14 @@ UNetFeatures UNetGeneratorImpl::run(const torch::Tensor& x, const torch::Tensor&
     if (keep_features) features.decoder[i] = u;
     u = up_[i]->as<ConvBlock>()->forward(torch::cat({skips[i], u}, 1));
   }
-  features.output = u;
+  features.output = options.residual_scale() > 0 ? (x + options.residual_scale() * u).clamp(-1.0, 1.0) : u;
   if (keep_features) features.encoder = std::move(skips);
   return features;
+}
+
+void UNetGeneratorImpl::zero_output_layer() {
+  torch::NoGradGuard no_grad;
+  for (auto& p : up_[0]->parameters()) p.zero_();
 }
 
 torch::Tensor UNetGeneratorImpl::forward(const torch::Tensor& x, const torch::Tensor& cond) {

@@ -23,6 +23,8 @@ Pix2PixTask::Pix2PixTask(Pix2PixTaskOptions options) : options_(std::move(option
   generator_ = UNetGenerator(options_.generator);
   discriminator_ = PatchDiscriminator(options_.discriminator);
   init_weights(*generator_, options_.init, options_.init_gain);
+  // A residual generator starts as the identity: the L1 term then teaches it the change alone.
+  if (g.residual_scale() > 0) generator_->zero_output_layer();
   init_weights(*discriminator_, options_.init, options_.init_gain);
 }
 

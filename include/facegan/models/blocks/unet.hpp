@@ -25,6 +25,12 @@ struct UNetGeneratorOptions {
   /// Extra conditioning channels concatenated to the input ([N, C] maps are broadcast over H, W).
   TORCH_ARG(int64_t, cond_channels) = 0;
   TORCH_ARG(Activation, output_activation) = Activation::kTanh;
+  /// > 0: a residual generator, output = clamp(x + residual_scale * tanh(U(x)), -1, 1) (needs
+  /// in_channels == out_channels and the tanh output). With the output layer zero-initialised
+  /// (zero_output_layer) it starts as the identity and learns the change alone: DeRL's
+  /// de-expression generator then spends its layers on the expression, not on redrawing the face,
+  /// and its decoder holds the residue. 0 = pix2pix's plain generator.
+  TORCH_ARG(double, residual_scale) = 0.0;
 
  public:
   /// Channels of level `i` (0 = outermost): base_channels * min(2^i, max_multiplier).
@@ -40,12 +46,13 @@ struct UNetGeneratorOptions {
     v("dropout", dropout_);
     v("cond_channels", cond_channels_);
     v("output_activation", output_activation_);
+    v("residual_scale", residual_scale_);
   }
 };
 
 /// Output of UNetGenerator::forward_features.
 struct UNetFeatures {
-  /// [N, out_channels, H, W].
+  /// [N, out_channels, H, W] (for a residual generator: x + residual_scale * residue, clamped).
   torch::Tensor output;
   /// encoder[i]: output of encoder level i, [N, level_channels(i), H / 2^(i+1), W / 2^(i+1)], i < depth.
   std::vector<torch::Tensor> encoder;
@@ -66,6 +73,9 @@ class UNetGeneratorImpl : public torch::nn::Cloneable<UNetGeneratorImpl> {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cond = {});
   /// forward() that also returns every level's activation.
   UNetFeatures forward_features(const torch::Tensor& x, const torch::Tensor& cond = {});
+  /// Sets the outermost up-convolution's weight and bias to 0: a residual generator then returns
+  /// its input exactly. Call after weight initialisation.
+  void zero_output_layer();
 
   UNetGeneratorOptions options;
 
