@@ -74,8 +74,8 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
   const auto g_opts = models::UNetGeneratorOptions(3, 3).depth(5).base_channels(8);
   models::UNetGenerator g(g_opts);
   const models::ResidueClassifierOptions c_opts = models::ResidueClassifierOptions(6).local_channels(8).hidden(16).for_generator(g_opts);
-  CHECK(c_opts.levels() == std::vector<int64_t>{1, 2, 3});
-  CHECK(c_opts.tap_channels() == std::vector<int64_t>{32, 64, 128});
+  CHECK(c_opts.levels() == std::vector<int64_t>{0, 1, 2, 3});
+  CHECK(c_opts.tap_channels() == std::vector<int64_t>{16, 32, 64, 128});
   CHECK(c_opts.bottleneck_channels() == 64);
   g->eval();
   const models::UNetFeatures f = g->forward_features(torch::randn({2, 3, 32, 32}));
@@ -89,7 +89,7 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
   }
   models::ResidueClassifier c(c_opts);
   const models::ResidueLogits r = c->forward(f);
-  REQUIRE(r.local.size() == 3);
+  REQUIRE(r.local.size() == 4);
   for (const auto& l : r.local) CHECK(l.sizes() == torch::IntArrayRef({2, 6}));
   CHECK(r.final.sizes() == torch::IntArrayRef({2, 6}));
   // Checkpoint keys are pinned.
@@ -98,7 +98,7 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
                           "local_out.2.bias", "final.weight"}) {
     CHECK(params.contains(key));
   }
-  CHECK(c->named_parameters()["final.weight"].size(1) == 3 * 16 + 64);
+  CHECK(c->named_parameters()["final.weight"].size(1) == 4 * 16 + 64);
   // The local FC reads the map pooled to pool_size x pool_size, so the layout survives.
   CHECK(c->named_parameters()["local_hidden.0.weight"].size(1) == c_opts.local_channels() * 4 * 4);
   models::ResidueClassifier global(models::ResidueClassifierOptions(c_opts).pool_size(1));
@@ -106,6 +106,22 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
   CHECK(global->forward(f).final.sizes() == torch::IntArrayRef({2, 6}));
   CHECK_THROWS_WITH(models::ResidueClassifier(models::ResidueClassifierOptions(c_opts).pool_size(0)),
                     Catch::Contains("pool_size"));
+
+  // The final head's other wirings: batch-normalised inputs, or the vote of the local heads.
+  models::ResidueClassifier normalized(models::ResidueClassifierOptions(c_opts).final_head(models::FinalHead::kNormalized));
+  CHECK(normalized->named_parameters()["final_norm.weight"].size(0) == 4 * 16 + 64);
+  normalized->eval();
+  CHECK(normalized->forward(f).final.sizes() == torch::IntArrayRef({2, 6}));
+  models::ResidueClassifier average(models::ResidueClassifierOptions(c_opts).final_head(models::FinalHead::kAverage));
+  average->eval();
+  const models::ResidueLogits rv = average->forward(f);
+  torch::Tensor vote = average->named_modules()["final"]->as<torch::nn::Linear>()->forward(torch::relu(f.encoder.back()).mean({2, 3}));
+  for (const auto& l : rv.local) vote = vote + l;
+  CHECK(torch::allclose(rv.final, vote / 5.0, 1e-5, 1e-6));
+  CHECK(average->named_parameters()["final.weight"].size(1) == 64);
+  CHECK_THROWS_WITH(models::ResidueClassifier(models::ResidueClassifierOptions(6).local_heads(false).final_head(
+                        models::FinalHead::kAverage).for_generator(g_opts)),
+                    Catch::Contains("average"));
 
   // Final head alone (the ablation): no local CNNs, the final layer reads the bottleneck only.
   models::ResidueClassifier alone(models::ResidueClassifierOptions(6).local_heads(false).for_generator(g_opts));
@@ -115,8 +131,8 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
   CHECK(alone->named_parameters().size() == 2);
 
   // Custom levels, and a level without a skip partner is refused by name.
-  CHECK(models::ResidueClassifierOptions().levels({0, 3}).for_generator(g_opts).tap_channels() ==
-        std::vector<int64_t>{16, 128});
+  CHECK(models::ResidueClassifierOptions().levels({1, 3}).for_generator(g_opts).tap_channels() ==
+        std::vector<int64_t>{32, 128});
   CHECK_THROWS_WITH(models::ResidueClassifierOptions().levels({4}).for_generator(g_opts),
                     Catch::Contains("level 4"));
   auto bad = tiny_options(models::DeRLStage::kClassify);
@@ -147,6 +163,21 @@ TEST_CASE("derl task: registry, options and class labels", "[derl]") {
   opts.local_weights.clear();
   opts.classes = {1, 1, 2};
   CHECK_THROWS_WITH(models::DeRLTask(opts), Catch::Contains("appears twice"));
+
+  // The plain CNN reads the face, or (the diagnostic ceiling) the true residue face - neutral.
+  auto cnn_opts = tiny_options(models::DeRLStage::kBaselineCnn);
+  cnn_opts.baseline_input = models::BaselineInput::kTrueResidue;
+  models::DeRLTask cnn(cnn_opts);
+  data::Batch b;
+  b.tensors["input"] = torch::rand({2, 3, 32, 32});
+  b.tensors["target"] = torch::rand({2, 3, 32, 32});
+  b.tensors["expression"] = torch::tensor({1, 2}, torch::kLong);
+  CHECK(torch::equal(cnn.baseline_input(b), b.at("input") - b.at("target")));
+  cnn.baseline()->eval();
+  CHECK(torch::allclose(cnn.predict(b).at("logits"), cnn.baseline()->forward(b.at("input") - b.at("target"))));
+  CHECK(registry.create("derl", json{{"stage", "baseline_cnn"}, {"baseline_input", "true_residue"}})->to_json().at(
+            "baseline_input") == "true_residue");
+  CHECK_THROWS_WITH(registry.create("derl", json{{"baseline_input", "residue"}}), Catch::Contains("true_residue"));
 }
 
 TEST_CASE("derl: both stages train, the frozen generator stays frozen, the inference API works", "[derl]") {
@@ -181,7 +212,7 @@ TEST_CASE("derl: both stages train, the frozen generator stays frozen, the infer
   torch::manual_seed(14);
   auto opts2 = tiny_options(models::DeRLStage::kClassify);
   opts2.generator_checkpoint = ckpt1;
-  opts2.local_weights = {0.5, 0.5, 0.5};
+  opts2.local_weights = {0.5, 0.5, 0.5, 0.5};
   auto stage2 = std::make_shared<models::DeRLTask>(opts2);
   CHECK(same_state(state_of(*stage2->generator()), state_of(*stage1->generator())));
   for (const auto& p : stage2->generator()->parameters()) CHECK_FALSE(p.requires_grad());
@@ -207,7 +238,7 @@ TEST_CASE("derl: both stages train, the frozen generator stays frozen, the infer
     const json ev = trainer.evaluate();
     CHECK(ev.at("accuracy").get<double>() >= 0.0);
     CHECK(ev.at("confusion").size() == 6);
-    CHECK(ev.at("local_accuracy").size() == 3);
+    CHECK(ev.at("local_accuracy").size() == 4);
   }
   CHECK(same_state(state_of(*stage2->generator()), g_before));
   CHECK_FALSE(same_state(state_of(*stage2->classifier()), c_before));

@@ -145,6 +145,12 @@ torch::Tensor DeRLTask::class_labels(const torch::Tensor& expression) const {
   return map.index_select(0, index.reshape({-1}));
 }
 
+torch::Tensor DeRLTask::baseline_input(const data::Batch& batch) const {
+  const torch::Tensor& x = batch.at(options_.input_key);
+  if (options_.baseline_input == BaselineInput::kImage) return x;
+  return x - batch.at(options_.target_key);
+}
+
 torch::Tensor DeRLTask::classify_logits(const torch::Tensor& images) {
   switch (options_.stage) {
     case DeRLStage::kClassify: {
@@ -174,7 +180,7 @@ train::StepOutput DeRLTask::train_step(const data::Batch& batch, train::StepCont
   if (options_.stage == DeRLStage::kBaselineCnn) {
     {
       auto amp = ctx.autocast();
-      final_logits = baseline_->forward(x).to(torch::kFloat);
+      final_logits = baseline_->forward(baseline_input(batch)).to(torch::kFloat);
       total = options_.final_weight * (*classification_)(final_logits, labels);
     }
     out.losses["final"] = total.detach();
@@ -225,7 +231,7 @@ train::NamedImages DeRLTask::samples(const data::Batch& batch) {
 train::Outputs DeRLTask::predict(const data::Batch& batch) {
   if (options_.stage == DeRLStage::kDeexpression) return pix2pix_->predict(batch);
   const torch::Tensor& x = batch.at(options_.input_key);
-  if (options_.stage == DeRLStage::kBaselineCnn) return {{"logits", baseline_->forward(x)}};
+  if (options_.stage == DeRLStage::kBaselineCnn) return {{"logits", baseline_->forward(baseline_input(batch))}};
   const ResidueLogits r = classifier_->forward(generator_->forward_features(x));
   train::Outputs out{{"logits", r.final}};
   for (size_t i = 0; i < r.local.size(); ++i) {

@@ -10,8 +10,7 @@ ResidueClassifierOptions ResidueClassifierOptions::for_generator(const UNetGener
   const int64_t depth = generator.depth();
   if (o.levels().empty()) {
     std::vector<int64_t> levels;
-    for (int64_t i = 1; i <= depth - 2; ++i) levels.push_back(i);
-    if (levels.empty()) levels.push_back(0);  // depth 2: the only skip pair is the outermost
+    for (int64_t i = 0; i <= depth - 2; ++i) levels.push_back(i);
     o.levels(levels);
   }
   std::vector<int64_t> taps;
@@ -61,6 +60,13 @@ void ResidueClassifierImpl::reset() {
       final_in += o.hidden();
     }
   }
+  if (o.final_head() == FinalHead::kAverage) {
+    TORCH_CHECK(o.local_heads(), "ResidueClassifier: final_head 'average' averages the local heads; enable local_heads");
+    final_in = o.bottleneck_channels();
+  }
+  if (o.final_head() == FinalHead::kNormalized) {
+    final_norm_ = register_module("final_norm", torch::nn::BatchNorm1d(final_in));
+  }
   final_ = register_module("final", torch::nn::Linear(final_in, o.num_classes()));
   dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout()));
 }
@@ -88,8 +94,17 @@ ResidueLogits ResidueClassifierImpl::forward(const UNetFeatures& features) {
     }
   }
   // The U-Net's next (decoder) block reads the bottleneck through a ReLU; so does this head.
-  final_inputs.push_back(torch::relu(bottleneck).mean({2, 3}));
-  out.final = final_->forward(dropout_(torch::cat(final_inputs, 1)));
+  const torch::Tensor pooled = torch::relu(bottleneck).mean({2, 3});
+  if (o.final_head() == FinalHead::kAverage) {
+    torch::Tensor sum = final_->forward(dropout_(pooled));
+    for (const auto& l : out.local) sum = sum + l;
+    out.final = sum / static_cast<double>(out.local.size() + 1);
+    return out;
+  }
+  final_inputs.push_back(pooled);
+  torch::Tensor x = torch::cat(final_inputs, 1);
+  if (final_norm_) x = final_norm_->forward(x);
+  out.final = final_->forward(dropout_(x));
   return out;
 }
 

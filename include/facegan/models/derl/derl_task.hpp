@@ -29,6 +29,16 @@ namespace facegan::models {
 /// What a DeRLTask trains.
 enum class DeRLStage { kDeexpression, kClassify, kBaselineCnn };
 
+/// What the plain CNN of stage "baseline_cnn" reads.
+enum class BaselineInput {
+  /// The expressive face (the comparison the paper makes).
+  kImage,
+  /// The true residue, expressive face minus its ground-truth neutral face (target_key): not a
+  /// method (it reads the answer of stage 1) but the ceiling of what a residue can carry on the
+  /// data, the diagnostic that tells the residue idea from its generator.
+  kTrueResidue,
+};
+
 /// Options of DeRLTask (JSON keys as the fields). Defaults follow the paper: the pix2pix U-Net and
 /// 70x70 PatchGAN, theta = 100, Adam 2e-4 / beta1 0.5, six expression classes.
 struct DeRLTaskOptions {
@@ -70,6 +80,8 @@ struct DeRLTaskOptions {
   bool use_ema = true;
   /// The plain CNN of stage "baseline_cnn" (out_dim is set to the class count).
   ConvEncoderOptions baseline = ConvEncoderOptions(3).base_channels(32).num_layers(4).max_channels(256);
+  /// What that CNN reads: the face, or the true residue (a diagnostic ceiling, not a method).
+  BaselineInput baseline_input = BaselineInput::kImage;
 
   template <class V>
   void visit(V& v) {
@@ -95,6 +107,7 @@ struct DeRLTaskOptions {
     v("generator_checkpoint", generator_checkpoint);
     v("use_ema", use_ema);
     v("baseline", baseline);
+    v("baseline_input", baseline_input);
   }
 };
 
@@ -136,6 +149,8 @@ class DeRLTask : public train::Task {
   void load_generator(const std::string& checkpoint_path);
   /// Labels of the batch's label_key mapped to class indices (-1 / ignore_index for other ids).
   torch::Tensor class_labels(const torch::Tensor& expression) const;
+  /// The plain CNN's input on a batch: the face, or face - neutral face (baseline_input).
+  torch::Tensor baseline_input(const data::Batch& batch) const;
   /// [N, K] logits of the final head for images [N, 3, H, W] (classify and baseline stages).
   torch::Tensor classify_logits(const torch::Tensor& images);
 
@@ -172,5 +187,10 @@ struct EnumNames<models::DeRLStage> {
       {{models::DeRLStage::kDeexpression, "deexpression"},
        {models::DeRLStage::kClassify, "classify"},
        {models::DeRLStage::kBaselineCnn, "baseline_cnn"}}};
+};
+template <>
+struct EnumNames<models::BaselineInput> {
+  static constexpr std::array<std::pair<models::BaselineInput, const char*>, 2> values{
+      {{models::BaselineInput::kImage, "image"}, {models::BaselineInput::kTrueResidue, "true_residue"}}};
 };
 }  // namespace facegan

@@ -11,14 +11,29 @@
 
 namespace facegan::models {
 
+/// How the final expression classifier reads the local heads.
+enum class FinalHead {
+  /// A linear layer on the local CNNs' hidden layers and the pooled last encoding layer,
+  /// concatenated (the paper's wiring).
+  kConcat,
+  /// The same concatenation through a batch norm first: the local hidden layers (post-ReLU, width
+  /// `hidden` each) and the pooled bottleneck come in very different scales, and the unnormalised
+  /// linear layer learns from the largest alone.
+  kNormalized,
+  /// The mean of the local heads' logits and a linear head on the pooled bottleneck (no
+  /// parameters beyond that head): the final answer is the local heads' vote.
+  kAverage,
+};
+
 /// Options of ResidueClassifier. JSON keys are the fields listed in visit(); tap_channels and
 /// bottleneck_channels describe the generator and are filled in by for_generator().
 struct ResidueClassifierOptions {
   ResidueClassifierOptions() = default;
   explicit ResidueClassifierOptions(int64_t num_classes) : num_classes_(num_classes) {}
   TORCH_ARG(int64_t, num_classes) = 6;
-  /// U-Net levels tapped (0 = outermost); empty = every level that has a decoder skip partner
-  /// except the outermost: 1 .. depth - 2.
+  /// U-Net levels tapped (0 = outermost); empty = every level that has a decoder skip partner,
+  /// 0 .. depth - 2 (every resolution with spatial extent when depth = log2(size); the 1x1
+  /// bottleneck feeds the final head).
   TORCH_ARG(std::vector<int64_t>, levels) = {};
   /// Width of each local CNN's convolutions.
   TORCH_ARG(int64_t, local_channels) = 64;
@@ -35,6 +50,8 @@ struct ResidueClassifierOptions {
   TORCH_ARG(bool, local_heads) = true;
   /// Dropout before every classification layer.
   TORCH_ARG(double, dropout) = 0.0;
+  /// How the final classifier combines the local heads (kConcat: the paper's).
+  TORCH_ARG(FinalHead, final_head) = FinalHead::kConcat;
   TORCH_ARG(Norm, norm) = Norm::kBatch;
   /// Channels of each tap (cat(encoder[i], decoder[i]) = 2 * level_channels(i)), one per level.
   TORCH_ARG(std::vector<int64_t>, tap_channels) = {};
@@ -56,6 +73,7 @@ struct ResidueClassifierOptions {
     v("hidden", hidden_);
     v("local_heads", local_heads_);
     v("dropout", dropout_);
+    v("final_head", final_head_);
     v("norm", norm_);
   }
 };
@@ -70,7 +88,8 @@ struct ResidueLogits {
 
 /// Local CNNs on the generator's taps plus the final classifier. Children: "local_features"
 /// (Sequential of ConvBlocks per level), "local_hidden" and "local_out" (Linear per level; absent
-/// without local heads) and "final" (Linear).
+/// without local heads), "final" (Linear) and, with FinalHead::kNormalized, "final_norm"
+/// (BatchNorm1d).
 class ResidueClassifierImpl : public torch::nn::Cloneable<ResidueClassifierImpl> {
  public:
   /// `options` must have been through for_generator() (tap_channels set).
@@ -85,8 +104,19 @@ class ResidueClassifierImpl : public torch::nn::Cloneable<ResidueClassifierImpl>
  private:
   torch::nn::ModuleList local_features_{nullptr}, local_hidden_{nullptr}, local_out_{nullptr};
   torch::nn::Linear final_{nullptr};
+  torch::nn::BatchNorm1d final_norm_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
 };
 TORCH_MODULE(ResidueClassifier);
 
 }  // namespace facegan::models
+
+namespace facegan {
+template <>
+struct EnumNames<models::FinalHead> {
+  static constexpr std::array<std::pair<models::FinalHead, const char*>, 3> values{
+      {{models::FinalHead::kConcat, "concat"},
+       {models::FinalHead::kNormalized, "normalized"},
+       {models::FinalHead::kAverage, "average"}}};
+};
+}  // namespace facegan
