@@ -4,6 +4,10 @@
 // (input | neutralized | true neutral).
 //
 //   build/examples/derl [config.json] [--quick] [--steps1 N] [--steps2 N] [--out DIR]
+//   build/examples/derl --sheet CHECKPOINT --out FILE.png [--size 64]
+//       one rendered face per expression at peak intensity, through a trained model: input |
+//       generated neutral | true neutral | |generated residue| | |true residue| (residues x4), and
+//       FILE.txt with the caption (`facegan report` shows FILE.figure.png files with it)
 //
 // Default config: configs/derl_synthetic.json (the long schedule). --quick: 32-pixel faces, a small
 // U-Net and a few hundred steps per stage, a couple of minutes on two CPU cores. Rerunning the same
@@ -13,6 +17,7 @@
 #include <facegan/core/heap.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/readers.hpp>
+#include <facegan/data/synthetic_faces.hpp>
 #include <facegan/models/derl/derl.hpp>
 #include <facegan/train/pipeline.hpp>
 
@@ -51,6 +56,35 @@ std::vector<std::string> quick_overrides() {
   return o;
 }
 
+/// The expression sheet of a trained model (--sheet): rows happy .. fearful.
+int write_sheet(const std::string& checkpoint, const std::string& out, int64_t size) {
+  const models::DeRL model = models::DeRL::load(checkpoint);
+  const data::SyntheticFaces renderer(data::SyntheticFacesOptions().size(size).makeup_probability(0.0));
+  std::vector<torch::Tensor> cells;
+  auto magnified = [](const torch::Tensor& residue) { return (residue.abs() * 4.0 * 2.0 - 1.0).clamp(-1, 1); };
+  for (int64_t e = 1; e <= 6; ++e) {  // happy .. fearful, the renderer's expressions
+    data::FaceFactors f = renderer.sample_factors(static_cast<uint64_t>(100 + e), data::Split::kHeldOut);
+    f.expression = static_cast<data::Expression>(e);
+    f.intensity = 1.0;
+    data::FaceFactors neutral = f;
+    neutral.expression = data::Expression::kNeutral;
+    neutral.intensity = 0.0;
+    const torch::Tensor x = renderer.render_sample(f).at("image");
+    const torch::Tensor n = renderer.render_sample(neutral).at("image");
+    const torch::Tensor g = model.neutralize(x.unsqueeze(0))[0].to(torch::kCPU, torch::kFloat);
+    for (const torch::Tensor& t : {x, g, n, magnified(x - g), magnified(x - n)}) cells.push_back(t);
+  }
+  data::write_image(out, data::make_grid(torch::stack(cells), 5));
+  std::string caption = out;
+  if (caption.size() > 4 && caption.compare(caption.size() - 4, 4, ".png") == 0) caption.resize(caption.size() - 4);
+  std::ofstream(caption + ".txt")
+      << "DeRL, one held-out face per expression (rows happy, sad, angry, surprised, disgusted, fearful) at peak "
+         "intensity; columns: input | generated neutral | true neutral render | |input - generated| x4 | "
+         "|input - true neutral| x4 (the residue the classifier should find)";
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,7 +92,8 @@ int main(int argc, char** argv) {
     facegan::tune_cpu_heap();  // freed tensors stay mapped for the next step (docs/benchmarks.md)
     std::string config_path = "configs/derl_synthetic.json", out = "runs/derl_example";
     bool quick = false;
-    int64_t steps1 = 0, steps2 = 0;
+    int64_t steps1 = 0, steps2 = 0, size = 64;
+    std::string sheet_checkpoint;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto next = [&]() -> std::string {
@@ -73,13 +108,19 @@ int main(int argc, char** argv) {
         steps2 = std::stoll(next());
       } else if (a == "--out") {
         out = next();
+      } else if (a == "--sheet") {
+        sheet_checkpoint = next();
+      } else if (a == "--size") {
+        size = std::stoll(next());
       } else if (!a.empty() && a[0] != '-') {
         config_path = a;
       } else {
-        std::cerr << "usage: derl [config.json] [--quick] [--steps1 N] [--steps2 N] [--out DIR]\n";
+        std::cerr << "usage: derl [config.json] [--quick] [--steps1 N] [--steps2 N] [--out DIR]\n"
+                     "       derl --sheet CHECKPOINT --out FILE.png [--size 64]\n";
         return 2;
       }
     }
+    if (!sheet_checkpoint.empty()) return write_sheet(sheet_checkpoint, out, size);
     json config = load_json_file(config_path);
     if (quick) apply_overrides(config, quick_overrides());
     if (steps1 > 0) set_json_path(config, "stages.deexpression.trainer.steps", steps1);

@@ -91,11 +91,15 @@ TEST_CASE("write_report lays out sections, tables, newest sample grid and loss c
   eval::write_table(example_table(), (root / "paper_a" / "results.table.json").string());
   write_text(root / "paper_a" / "section.json", R"({"title": "Paper A", "description": "what it does"})");
   fs::create_directories(root / "empty_folder");
+  // A figure of its own, with its caption beside it.
+  REQUIRE(cv::imwrite((root / "paper_a" / "expressions.figure.png").string(), cv::Mat(8, 16, CV_8UC3, cv::Scalar(0, 0, 255))));
+  write_text(root / "paper_a" / "expressions.figure.txt", "one face per <expression>");
 
   const fs::path out = root / "report.html";
   const eval::ReportSummary s = eval::write_report(root.string(), out.string());
   CHECK(s.sections == 2);  // the overview (root tables) and paper_a; the empty folder is skipped
-  CHECK(s.images == 1);    // the newest grid only
+  CHECK(s.images == 2);    // the newest grid and the figure
+  CHECK(read_text(out).find("one face per &lt;expression&gt;") != std::string::npos);
   CHECK(s.tables == 3);    // two table files and the run's last eval
   CHECK(s.plots == 2);     // one per loss
   const std::string html = read_text(out);

@@ -226,13 +226,21 @@ bool is_table_file(const fs::path& p) {
 }
 
 /// Tables and runs of one section, found recursively in sorted order.
-void collect(const fs::path& dir, std::vector<fs::path>& tables, std::vector<fs::path>& runs) {
+bool is_figure_file(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return name.size() > 11 && name.compare(name.size() - 11, 11, ".figure.png") == 0;
+}
+
+void collect(const fs::path& dir, std::vector<fs::path>& tables, std::vector<fs::path>& runs,
+             std::vector<fs::path>& figures) {
   if (fs::exists(dir / "metrics.jsonl")) runs.push_back(dir);
   for (const auto& p : sorted_entries(dir)) {
     if (fs::is_directory(p)) {
-      if (p.filename() != "samples" && p.filename() != "checkpoints") collect(p, tables, runs);
+      if (p.filename() != "samples" && p.filename() != "checkpoints") collect(p, tables, runs, figures);
     } else if (is_table_file(p)) {
       tables.push_back(p);
+    } else if (is_figure_file(p)) {
+      figures.push_back(p);
     }
   }
 }
@@ -333,11 +341,11 @@ ReportSummary write_report(const std::string& root_text, const std::string& out_
 
   struct Section {
     std::string id, title, description;
-    std::vector<fs::path> tables, runs;
+    std::vector<fs::path> tables, runs, figures;
   };
   std::vector<Section> sections;
   {
-    Section top{"overview", "Overview", "", {}, {}};
+    Section top{"overview", "Overview", "", {}, {}, {}};
     for (const auto& p : sorted_entries(root)) {
       if (!fs::is_directory(p) && is_table_file(p)) top.tables.push_back(p);
     }
@@ -345,9 +353,9 @@ ReportSummary write_report(const std::string& root_text, const std::string& out_
   }
   for (const auto& p : sorted_entries(root)) {
     if (!fs::is_directory(p)) continue;
-    Section s{anchor(p.filename().string()), p.filename().string(), "", {}, {}};
-    collect(p, s.tables, s.runs);
-    if (s.tables.empty() && s.runs.empty()) continue;
+    Section s{anchor(p.filename().string()), p.filename().string(), "", {}, {}, {}};
+    collect(p, s.tables, s.runs, s.figures);
+    if (s.tables.empty() && s.runs.empty() && s.figures.empty()) continue;
     if (fs::exists(p / "section.json")) {
       const json meta = load_json_file((p / "section.json").string());
       s.title = meta.value("title", s.title);
@@ -363,6 +371,16 @@ ReportSummary write_report(const std::string& root_text, const std::string& out_
     for (const auto& t : s.tables) {
       body << table_html(read_table(t.string()));
       ++summary.tables;
+    }
+    for (const auto& f : s.figures) {
+      // The caption: <name>.figure.txt beside the picture, else its file name.
+      fs::path caption_file = f;
+      caption_file.replace_extension(".txt");
+      const std::string caption = fs::exists(caption_file) ? read_bytes(caption_file) : f.filename().string();
+      const std::string png = read_bytes(f);
+      body << "<figure><figcaption>" << html_escape(caption) << "</figcaption><img alt=\"" << html_escape(f.filename().string())
+           << "\"" << display_size(png) << " src=\"data:image/png;base64," << base64(png) << "\"></figure>\n";
+      ++summary.images;
     }
     for (const auto& run : s.runs) {
       const RunData data = read_metrics(run / "metrics.jsonl");

@@ -1,7 +1,8 @@
 #pragma once
 // The HTML report of a set of runs: what `facegan report` and the demo write. The report knows no
 // paper: it reads what the trainer and the experiment programs leave on disk (metrics.jsonl,
-// samples/step_*.png with samples/columns.json, and *.table.json evaluation tables) and lays them
+// samples/step_*.png with samples/columns.json, *.table.json evaluation tables, and *.figure.png
+// pictures with their caption in the *.figure.txt beside them) and lays them
 // out as one self-contained page (images embedded as data: URIs, loss curves as inline SVG), so the
 // file can be mailed or archived alone.
 
