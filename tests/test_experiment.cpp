@@ -469,3 +469,37 @@ TEST_CASE("experiment: bad specs fail before any training, naming the key", "[ex
   options.split = "selection";
   fails(s, "spec.data.selection", "missing");
 }
+
+TEST_CASE("experiment: --folds runs part of the folds, the rest stays unscored", "[experiment]") {
+  const std::string out = testing::fresh_dir("experiment_folds");
+  json s = tiny_spec();
+  s["variants"] = {{{"name", "a"}}};
+  s["data"] = {{"protocol", "folds"}, {"pool", tiny_pairs_spec(24, "train")}, {"folds", 3}, {"split_seed", 0}};
+  s["seeds"] = {1};
+  const experiment::ExperimentSpec spec = experiment::parse_spec(s);
+  experiment::RunOptions options;
+  options.out_dir = out;
+  std::ostringstream log;
+  options.progress = &log;
+  options.folds = {1};
+  const experiment::ExperimentResult result = experiment::run_experiment(spec, options);
+  CHECK(fs::exists(fs::path(out) / "runs/a/seed1/fold1/scores.json"));
+  CHECK(!fs::exists(fs::path(out) / "runs/a/seed1/fold0"));
+  CHECK(!fs::exists(fs::path(out) / "runs/a/seed1/fold2"));
+  CHECK_THAT(log.str(), Contains("[1/1] a seed 1 fold 1"));
+  const json results = load_json_file((fs::path(out) / "tiny.results.json").string());
+  CHECK_THAT(results.dump(), Contains("(folds 1 run)"));
+  // The mean is the fold's own: fold 1's scores on disk, every other sample NaN and left out.
+  const std::vector<double> fold1 = values(load_json_file((fs::path(out) / "runs/a/seed1/fold1/scores.json").string()), "psnr");
+  REQUIRE(!fold1.empty());
+  CHECK(fold1.size() < 24);
+  CHECK(result.cells.at("a").at("psnr").per_seed.at(0) == Approx(mean_of(fold1)));
+  for (const auto& c : result.comparisons) CHECK(c.interval.pairs == static_cast<int64_t>(fold1.size()));
+
+  // A fold that does not exist, or folds on a split protocol, are refused by name.
+  options.folds = {3};
+  CHECK_THROWS_WITH(experiment::run_experiment(spec, options), Contains("folds: 3 is not a fold of 3 (0..2)"));
+  options.folds = {0};
+  CHECK_THROWS_WITH(experiment::run_experiment(experiment::parse_spec(tiny_spec()), options),
+                    Contains("protocol is 'split', which has no folds"));
+}

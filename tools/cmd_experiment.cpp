@@ -14,20 +14,21 @@ namespace fs = std::filesystem;
 namespace facegan::cli {
 namespace {
 
-std::vector<int64_t> parse_seeds(const std::string& text) {
-  std::vector<int64_t> seeds;
+/// A comma-separated list of integers given to `flag` (--seeds, --folds).
+std::vector<int64_t> parse_integers(const std::string& flag, const std::string& text) {
+  std::vector<int64_t> values;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     try {
       size_t used = 0;
-      seeds.push_back(std::stoll(item, &used));
+      values.push_back(std::stoll(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw ConfigError("--seeds: '" + item + "' is not an integer (expected e.g. --seeds 1,2,3)");
+      throw ConfigError(flag + ": '" + item + "' is not an integer (expected e.g. " + flag + " 0,1,2)");
     }
   }
-  if (seeds.empty()) throw ConfigError("--seeds: no seed given (expected e.g. --seeds 1,2,3)");
-  return seeds;
+  if (values.empty()) throw ConfigError(flag + ": no value given (expected e.g. " + flag + " 0,1,2)");
+  return values;
 }
 
 int finish(const train::TrainResult& r) {
@@ -58,7 +59,8 @@ int run_experiment(const ExperimentArgs& args, const std::string& command_line) 
   experiment::RunOptions options;
   options.out_dir = args.out.empty() ? (fs::path("runs") / "experiments" / spec.name).string() : args.out;
   options.split = args.split;
-  if (!args.seeds.empty()) options.seeds = parse_seeds(args.seeds);
+  if (!args.seeds.empty()) options.seeds = parse_integers("--seeds", args.seeds);
+  if (!args.folds.empty()) options.folds = parse_integers("--folds", args.folds);
   options.only = args.only;
   options.set = args.sets;
   options.threads = args.threads;

@@ -16,6 +16,8 @@ struct ExperimentArgs {
   /// Overrides of the spec itself ("data.folds=2").
   std::vector<std::string> spec_sets;
   std::string seeds;
+  /// Only these folds, e.g. "0,1" (tuning on part of the folds).
+  std::string folds;
   std::string out;
   std::string split = "held_out";
   std::vector<std::string> only;

@@ -227,6 +227,8 @@ int main(int argc, char** argv) {
   experiment->add_option("--spec-set", experiment_args.spec_sets,
                          "Overrides of the spec itself, e.g. --spec-set data.folds=2 --spec-set data.pool.num_samples=600");
   experiment->add_option("--seeds", experiment_args.seeds, "Seeds instead of the spec's, e.g. --seeds 1,2,3");
+  experiment->add_option("--folds", experiment_args.folds,
+                         "Only these folds of a folds protocol, e.g. --folds 0,1 (tuning on part of the folds)");
   experiment->add_option("--out", experiment_args.out, "Output folder (default runs/experiments/<name>)");
   experiment->add_option("--split", experiment_args.split,
                          "held_out (the table) or selection (training identities: for choosing settings)")

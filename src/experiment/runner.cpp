@@ -223,6 +223,15 @@ class Runner {
       if (spec.value("type", "") == kBound) return empty;
       return data::create_dataset(spec, where);
     };
+    for (const int64_t f : options_.folds) {
+      if (spec_.data.protocol != "folds") {
+        throw ConfigError("folds: the spec's data protocol is '" + spec_.data.protocol + "', which has no folds");
+      }
+      if (f < 0 || f >= spec_.data.folds) {
+        throw ConfigError("folds: " + std::to_string(f) + " is not a fold of " + std::to_string(spec_.data.folds) +
+                          " (0.." + std::to_string(spec_.data.folds - 1) + ")");
+      }
+    }
     std::set<std::string> all_stages;
     for (const auto& v : spec_.variants) {
       const json cfg = variant_config(v, seeds_.front(), -1, (fs::path(options_.out_dir) / "validate").string());
@@ -284,7 +293,7 @@ class Runner {
           if (trained) trained_seconds += secs, ++trained_runs;
           const double per_run = trained_runs ? trained_seconds / static_cast<double>(trained_runs) : 0.0;
           out_ << "experiment " << spec_.name << ": [" << done << "/" << total << "] " << v.name << " seed " << seed
-               << (folds_per_seed() > 1 ? " fold " + std::to_string(fold.index) : std::string()) << ": "
+               << (has_folds() ? " fold " + std::to_string(fold.index) : std::string()) << ": "
                << (trained ? "trained and scored" : "scores from the cache") << " in " << static_cast<int64_t>(secs)
                << " s; " << summary_line(s) << "; about " << static_cast<int64_t>(per_run * static_cast<double>(total - done))
                << " s left" << std::endl;
@@ -309,7 +318,14 @@ class Runner {
   }
 
  private:
-  size_t folds_per_seed() const { return spec_.data.protocol == "folds" ? static_cast<size_t>(spec_.data.folds) : 1; }
+  /// Whether runs are per fold (their folders, stage hashes and progress lines name the fold),
+  /// also when --folds picks a single one.
+  bool has_folds() const { return spec_.data.protocol == "folds"; }
+
+  size_t folds_per_seed() const {
+    if (spec_.data.protocol != "folds") return 1;
+    return options_.folds.empty() ? static_cast<size_t>(spec_.data.folds) : options_.folds.size();
+  }
 
   /// Materialises a data set once per distinct spec (the runs of a table share their data).
   std::shared_ptr<const data::Dataset> cached(const json& spec, const std::string& where) {
@@ -369,6 +385,7 @@ class Runner {
     const int64_t k = spec_.data.folds;
     std::vector<std::string> sizes;
     for (int64_t f = 0; f < k; ++f) {
+      if (!options_.folds.empty() && !std::count(options_.folds.begin(), options_.folds.end(), f)) continue;
       // The selection split is the next fold, trained without it: settings are chosen without ever
       // scoring a held-out fold.
       const int64_t scored = options_.split == "held_out" ? f : (f + 1) % k;
@@ -385,7 +402,10 @@ class Runner {
       folds.push_back(std::move(fold));
     }
     (void)seed;
+    std::vector<std::string> scored_folds;
+    for (const auto& f : folds) scored_folds.push_back(std::to_string(f.index));
     data_note_ = std::to_string(eval_size_) + " samples in " + std::to_string(k) + " person-independent folds" +
+                 (options_.folds.empty() ? "" : " (folds " + join_names(scored_folds) + " run)") +
                  (options_.split == "selection" ? " (selection: each fold's next fold scored, trained without both)" : "") +
                  "; training samples per fold: " + join_names(sizes);
     return folds;
@@ -419,7 +439,7 @@ class Runner {
 
   fs::path run_dir(const std::string& row, int64_t seed, const Fold& fold) const {
     fs::path dir = fs::path(options_.out_dir) / "runs" / row / ("seed" + std::to_string(seed));
-    if (folds_per_seed() > 1) dir /= "fold" + std::to_string(fold.index);
+    if (has_folds()) dir /= "fold" + std::to_string(fold.index);
     return dir;
   }
 
@@ -428,7 +448,7 @@ class Runner {
   train::SampleScores run_variant(const VariantSpec& v, int64_t seed, const Fold& fold, std::set<std::string>& baselines_done,
                                   std::map<std::string, train::SampleScores>& merged, bool* trained) {
     const fs::path dir = run_dir(v.name, seed, fold);
-    const json cfg = variant_config(v, seed, folds_per_seed() > 1 ? fold.index : -1, dir.string());
+    const json cfg = variant_config(v, seed, has_folds() ? fold.index : -1, dir.string());
     const std::vector<std::string> stages = train::pipeline_stage_names(cfg);
     const std::string last = stages.back();
     const std::string eval_id = options_.split + "/" + std::to_string(eval_size_) + "/" + std::to_string(fold.index);

@@ -134,6 +134,10 @@ struct RunOptions {
   std::vector<int64_t> seeds;
   /// Only these variants (by name) when not empty; baselines are always scored.
   std::vector<std::string> only;
+  /// Only these folds (indices, folds protocol) when not empty: tuning on part of the folds. The
+  /// other folds' samples stay unscored (NaN, outside every mean and interval), and the table's note
+  /// names the folds scored.
+  std::vector<int64_t> folds;
   /// Overrides ("key.path=value") applied last, after the spec's and the variant's "set", so that
   /// they reach every variant's stages (a schedule for the whole table); a path into a stage that a
   /// variant does not have passes that variant by (and must reach at least one variant).
