@@ -1,9 +1,21 @@
 #include <facegan/core/config.hpp>
+#include <facegan/core/json_keys.hpp>
+#include <facegan/core/registry.hpp>
 
 #include <fstream>
 #include <sstream>
 
 namespace facegan {
+
+void require_known_keys(const json& object, const std::set<std::string>& known, const std::string& where) {
+  if (!object.is_object()) throw ConfigError(where + ": expected an object, got " + object.dump());
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (known.count(it.key()) == 0) {
+      throw ConfigError(where + ": unknown key '" + it.key() + "'; known: " +
+                        join_names(std::vector<std::string>(known.begin(), known.end())));
+    }
+  }
+}
 
 json load_json_file(const std::string& path) {
   std::ifstream in(path);

@@ -1,4 +1,5 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/json_keys.hpp>
 #include <facegan/experiment/experiment.hpp>
 #include <facegan/train/pipeline.hpp>
 
@@ -8,16 +9,6 @@
 
 namespace facegan::experiment {
 namespace {
-
-void check_keys(const json& object, const std::set<std::string>& known, const std::string& where) {
-  if (!object.is_object()) throw ConfigError(where + ": expected an object, got " + object.dump());
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    if (known.count(it.key()) == 0) {
-      throw ConfigError(where + ": unknown key '" + it.key() + "'; known: " +
-                        join_names(std::vector<std::string>(known.begin(), known.end())));
-    }
-  }
-}
 
 template <class T>
 T get(const json& object, const std::string& key, const std::string& where, T fallback) {
@@ -42,7 +33,7 @@ json as_pipeline(const json& config, const std::string& where) {
       !config.at("task").contains("type") || !config.at("task").at("type").is_string()) {
     throw ConfigError(where + ": a config with \"stages\", or a single run with a \"task\" that has a \"type\"");
   }
-  check_keys(config, {"trainer", "task", "data"}, where);
+  require_known_keys(config, {"trainer", "task", "data"}, where);
   json stage = {{"name", config.at("task").at("type")}, {"task", config.at("task")}};
   json pipeline = {{"stages", json::array({stage})}};
   if (config.contains("trainer")) pipeline["trainer"] = config.at("trainer");
@@ -65,7 +56,7 @@ std::string resolve_base(const std::string& path, const std::string& spec_file) 
 }  // namespace
 
 ExperimentSpec parse_spec(const json& j, const std::string& spec_file) {
-  check_keys(j, {"name", "description", "base", "set", "variants", "baselines", "data", "seeds", "score_stages",
+  require_known_keys(j, {"name", "description", "base", "set", "variants", "baselines", "data", "seeds", "score_stages",
                  "metrics", "compare", "compare_to", "derived_rows", "confusion", "scorers", "eval_batch_size"},
              "spec");
   ExperimentSpec s;
@@ -90,7 +81,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& spec_file) {
   std::set<std::string> names;
   for (size_t i = 0; i < variants.size(); ++i) {
     const std::string where = "spec.variants[" + std::to_string(i) + "]";
-    check_keys(variants[i], {"name", "label", "set", "description"}, where);
+    require_known_keys(variants[i], {"name", "label", "set", "description"}, where);
     VariantSpec v;
     v.name = name_of(variants[i], where);
     v.label = get<std::string>(variants[i], "label", where, v.name);
@@ -115,7 +106,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& spec_file) {
   }
 
   const json& data = j.at("data");
-  check_keys(data, {"protocol", "train", "selection", "held_out", "pool", "train_seed_key", "folds", "split_seed",
+  require_known_keys(data, {"protocol", "train", "selection", "held_out", "pool", "train_seed_key", "folds", "split_seed",
                     "identity_key"},
              "spec.data");
   s.data.protocol = get<std::string>(data, "protocol", "spec.data", "split");
@@ -146,7 +137,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& spec_file) {
   std::set<std::string> metric_names;
   for (size_t i = 0; i < metrics.size(); ++i) {
     const std::string where = "spec.metrics[" + std::to_string(i) + "]";
-    check_keys(metrics[i], {"name", "label", "scale", "precision", "higher_is_better"}, where);
+    require_known_keys(metrics[i], {"name", "label", "scale", "precision", "higher_is_better"}, where);
     MetricSpec m;
     if (!metrics[i].contains("name") || !metrics[i].at("name").is_string()) throw ConfigError(where + ".name: missing");
     m.name = metrics[i].at("name").get<std::string>();
@@ -180,7 +171,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& spec_file) {
   if (!derived.is_array()) throw ConfigError("spec.derived_rows: expected a list");
   for (size_t i = 0; i < derived.size(); ++i) {
     const std::string where = "spec.derived_rows[" + std::to_string(i) + "]";
-    check_keys(derived[i], {"label", "variant", "metric", "as"}, where);
+    require_known_keys(derived[i], {"label", "variant", "metric", "as"}, where);
     DerivedRow r;
     r.label = get<std::string>(derived[i], "label", where, "");
     r.variant = get<std::string>(derived[i], "variant", where, "");
@@ -195,7 +186,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& spec_file) {
   }
   s.confusion = j.value("confusion", json());
   if (!s.confusion.is_null()) {
-    check_keys(s.confusion, {"variant", "class_names"}, "spec.confusion");
+    require_known_keys(s.confusion, {"variant", "class_names"}, "spec.confusion");
     const std::string v = get<std::string>(s.confusion, "variant", "spec.confusion", "");
     if (std::none_of(s.variants.begin(), s.variants.end(), [&](const VariantSpec& x) { return x.name == v; })) {
       throw ConfigError("spec.confusion.variant: '" + v + "' is not a variant of the spec");

@@ -1,4 +1,5 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/json_keys.hpp>
 #include <facegan/train/checkpoint.hpp>
 #include <facegan/train/pipeline.hpp>
 
@@ -11,16 +12,6 @@ namespace fs = std::filesystem;
 
 namespace facegan::train {
 namespace {
-
-void check_keys(const json& object, const std::set<std::string>& known, const std::string& where) {
-  if (!object.is_object()) throw ConfigError(where + ": expected an object, got " + object.dump());
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    if (known.count(it.key()) == 0) {
-      throw ConfigError(where + ": unknown key '" + it.key() + "'; known: " +
-                        join_names(std::vector<std::string>(known.begin(), known.end())));
-    }
-  }
-}
 
 const json& stage_object(const json& config, const std::string& name) {
   for (const auto& s : config.at("stages")) {
@@ -53,7 +44,7 @@ StageRun& PipelineRun::stage(const std::string& name) {
 bool is_pipeline(const json& config) { return config.is_object() && config.contains("stages"); }
 
 std::vector<std::string> pipeline_stage_names(const json& config) {
-  check_keys(config, {"trainer", "data", "stages", "description"}, "pipeline");
+  require_known_keys(config, {"trainer", "data", "stages", "description"}, "pipeline");
   const json& stages = config.at("stages");
   if (!stages.is_array() || stages.empty()) {
     throw ConfigError("pipeline: 'stages' must be a non-empty list of {\"name\", \"task\", ...}");
@@ -62,7 +53,7 @@ std::vector<std::string> pipeline_stage_names(const json& config) {
   for (size_t i = 0; i < stages.size(); ++i) {
     const std::string where = "stages[" + std::to_string(i) + "]";
     const json& s = stages[i];
-    check_keys(s, {"name", "trainer", "task", "data", "inputs", "description"}, where);
+    require_known_keys(s, {"name", "trainer", "task", "data", "inputs", "description"}, where);
     if (!s.contains("name") || !s.at("name").is_string() || !is_snake_name(s.at("name").get<std::string>())) {
       throw ConfigError(where + ".name: every stage needs a lowercase snake name ([a-z][a-z0-9_]*)");
     }
