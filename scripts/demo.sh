@@ -5,7 +5,7 @@
 # loss curves, evaluation tables). Each step prints its progress.
 #
 #   bash scripts/demo.sh            the demo schedule (FACEGAN_DEMO_SCALE=4: about 10 minutes on an idle 2-core machine)
-#   FACEGAN_DEMO_SCALE=1 bash scripts/demo.sh    a quarter of the steps (about 2 minutes; a smoke run)
+#   FACEGAN_DEMO_SCALE=1 bash scripts/demo.sh    a quarter of the steps (a smoke run: 206 s on 2 cores)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,12 +27,16 @@ section() {  # folder title description
   printf '{"title": "%s", "description": "%s"}\n' "$2" "$3" > "$1/section.json"
 }
 
-stage "1/3 DeRL: de-expression cGAN, residue classifier, plain-CNN baseline (2 person-independent folds)"
+stage "1/3 DeRL: de-expression cGAN, residue classifier, plain CNN on the face and on the true residue (64 px, one person-independent fold)"
 section "$out/derl" "DeRL (Yang et al., CVPR 2018): de-expression residue learning" \
-  "Stage 1 turns an expressive face into the same person's neutral face; stage 2 classifies the expression from the frozen generator's activations. Folds split by identity."
-"$build/tools/facegan" experiment --spec configs/experiments/derl_32px.json --out "$out/derl" --threads "$threads" \
-  --spec-set data.folds=2 --spec-set data.pool.num_samples=600 \
-  --set stages.deexpression.trainer.steps="$(steps 300)" --set stages.classify.trainer.steps="$(steps 200)"
+  "Stage 1 turns an expressive face into the same person's neutral face; stage 2 classifies the expression from the frozen generator's activations. One of the five person-independent folds of configs/experiments/derl.json (docs/derl.md has the whole table)."
+"$build/tools/facegan" experiment --spec configs/experiments/derl.json --out "$out/derl" --threads "$threads" \
+  --folds 0 --seeds 0 --only derl,cnn,cnn_residue \
+  --set stages.deexpression.trainer.steps="$(steps 150)" --set stages.classify.trainer.steps="$(steps 100)"
+# The per-expression picture of the DeRL run (input, generated neutral, true neutral, residues).
+derl_run=$(grep -o '"out_dir": "[^"]*classify-[^"]*"' "$out/derl/runs/derl/seed0/fold0/pipeline.json" | cut -d'"' -f4)
+"$build/examples/derl" --sheet "$(ls "$derl_run"/checkpoints/ckpt_*.pt | tail -n 1)" \
+  --out "$out/derl/expressions.figure.png" --size 64
 
 stage "2/3 open-set synthesis: identity classifier warm start, I/A/G/C/D training, probes, baselines x_a and x_s"
 section "$out/open_set" "Open-set identity-preserving synthesis (Bao et al., CVPR 2018)" \
