@@ -162,7 +162,7 @@ TEST_CASE("paired_interval: exact shifts, undefined pairs, the seeds' spread, er
   CHECK(ms.std == Approx(1.0));
 }
 
-TEST_CASE("run lock: a second holder is refused with the holder's pid; a stale lock is taken over", "[train]") {
+TEST_CASE("run lock: a second holder is refused with the holder's pid, a stale lock is taken over", "[train]") {
   const std::string dir = testing::fresh_dir("run_lock");
   {
     train::RunLock first(dir);

@@ -386,7 +386,7 @@ TEST_CASE("a missing or wrong landmark model is an error naming the file", "[fac
   CHECK_THROWS_WITH(data::FaceDetector(data::FaceDetectorOptions().upsample(5)), Catch::Contains("upsample"));
 }
 
-TEST_CASE("dlib finds the astronaut's face and 68 landmarks in order; align + inverse warp", "[face]") {
+TEST_CASE("dlib finds the astronaut's face and 68 landmarks in order, align + inverse warp", "[face]") {
   const cv::Mat photo = astronaut();
   const auto& det = *detector();
   const auto faces = det.detect(photo);
@@ -441,7 +441,7 @@ TEST_CASE("dlib finds the astronaut's face and 68 landmarks in order; align + in
   CHECK(cv::norm(drawn, photo, cv::NORM_INF) > 0.0);
 }
 
-TEST_CASE("several faces are numbered left to right; largest, by number, too small and none", "[face]") {
+TEST_CASE("several faces are numbered left to right, largest, by number, too small and none", "[face]") {
   const cv::Mat photo = astronaut();
   // Two people on one canvas: the portrait at 0.8 on the left, mirrored at 1.3 on the right.
   cv::Mat canvas(700, 1100, CV_8UC3, cv::Scalar(90, 110, 120));

@@ -316,7 +316,7 @@ Sample face_sample(int64_t num_points, int64_t h = 8, int64_t w = 10) {
 
 }  // namespace
 
-TEST_CASE("hflip: twice is the identity; images, masks and other maps mirror", "[data]") {
+TEST_CASE("hflip: twice is the identity, images, masks and other maps mirror", "[data]") {
   for (int64_t k : {68, 5, 3}) {
     Sample s = face_sample(k);
     Sample twice = hflip(hflip(s));

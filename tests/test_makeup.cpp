@@ -126,7 +126,7 @@ TEST_CASE("piecewise-affine warp rejects bad input naming it", "[makeup]") {
   CHECK_THROWS_AS(data::warp_piecewise_affine(img, {}, {}), DataError);
 }
 
-TEST_CASE("warp grid and cv::remap agree; the triangulation uses every landmark", "[makeup]") {
+TEST_CASE("warp grid and cv::remap agree, the triangulation uses every landmark", "[makeup]") {
   const data::SyntheticFaces r(renderer());
   const data::RenderedFace x = r.render(r.sample_factors(0)), y = r.render(r.sample_factors(1));
   const data::WarpMap m = data::piecewise_affine_map(y.landmarks, x.landmarks, x.image.size());
@@ -520,7 +520,7 @@ TEST_CASE("Makeup inference: intensity 0 is the source, regions limit the change
   CHECK(model.remove(b.at("reference"), b.at("reference_areas")).sizes() == x.sizes());
 }
 
-TEST_CASE("makeup: a short CPU training lowers the transfer error on held-out pairs; checkpoint loads", "[makeup]") {
+TEST_CASE("makeup: a short CPU training lowers the transfer error on held-out pairs, checkpoint loads", "[makeup]") {
   const fs::path dir = testing::fresh_dir("makeup_short");
   auto train_data = pairs(48, data::Split::kTrain, 32);
   auto eval_data = pairs(8, data::Split::kHeldOut, 32);

@@ -169,7 +169,7 @@ TEST_CASE("autocast guard enables bf16 on CPU for its scope and restores the sta
   CHECK(at::autocast::is_autocast_enabled(at::kCPU) == before);
 }
 
-TEST_CASE("task registry: pix2pix is built from JSON; unknown names and options are named", "[train]") {
+TEST_CASE("task registry: pix2pix is built from JSON, unknown names and options are named", "[train]") {
   CHECK(task_registry().contains("pix2pix"));
   const std::string unknown = message_of([] { create_task(json{{"type", "pix3pix"}}); });
   CHECK_THAT(unknown, Catch::Contains("pix3pix") && Catch::Contains("known: ") && Catch::Contains("pix2pix"));
