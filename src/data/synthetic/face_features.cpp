@@ -167,25 +167,12 @@ void Painter::paint_nose() {
 }
 
 void Painter::paint_mouth() {
-  // Outer lips from the landmarks' curves, densely sampled.
-  auto pick = [&](std::initializer_list<int> ids) {
-    Poly p;
-    for (int i : ids) p.push_back(landmarks_[i]);
-    return p;
-  };
-  Poly upper_outer = spline(pick({48, 49, 50, 51, 52, 53, 54}), 5);
-  Poly lower_outer = spline(pick({54, 55, 56, 57, 58, 59, 48}), 5);
-  Poly upper_inner = spline(pick({48, 60, 61, 62, 63, 64, 54}), 5);
-  Poly lower_inner = spline(pick({54, 64, 65, 66, 67, 60, 48}), 5);
-  Poly outer = upper_outer;
-  outer.insert(outer.end(), lower_outer.begin() + 1, lower_outer.end() - 1);
+  const Poly upper_outer = spline(landmark_curve({48, 49, 50, 51, 52, 53, 54}), 5);
+  const Poly upper_inner = spline(landmark_curve({48, 60, 61, 62, 63, 64, 54}), 5);
+  const Poly outer = lips_outline();
   Poly upper_lip = upper_outer;
   upper_lip.insert(upper_lip.end(), upper_inner.rbegin() + 1, upper_inner.rend() - 1);
-  Poly inner = spline(pick({60, 61, 62, 63, 64}), 5);
-  {
-    Poly li = spline(pick({64, 65, 66, 67, 60}), 5);
-    inner.insert(inner.end(), li.begin() + 1, li.end() - 1);
-  }
+  const Poly inner = mouth_opening();
   const cv::Scalar lip = bgr(traits_.lips);
   fill(face_layer_, outer, lip);
   fill(face_layer_, upper_lip, mulc(lip, 0.86));
@@ -197,8 +184,7 @@ void Painter::paint_mouth() {
   label(outer, RegionValue::kLips);
   if (factors_.makeup.lipstick.enabled) tint(face_layer_, lipstick_alpha_, bgr(factors_.makeup.lipstick.color), 0.88 * factors_.makeup.lipstick.intensity, face_roi_);
 
-  const double open_px = len(upper_opening_ + lower_opening_);
-  if (open_px > 0.35) {
+  if (mouth_is_open()) {
     cv::Rect roi = bounds(inner, 3);
     if (!roi.empty()) {
       cv::Mat mth(roi.size(), CV_8UC3, cv::Scalar(38, 30, 72));
@@ -227,7 +213,7 @@ void Painter::paint_mouth() {
     label(inner, RegionValue::kMouth);
   }
   // The line where the lips meet (or the shadowed inner edge of the upper lip).
-  paint(face_layer_, stroke(spline(pick({48, 60, 61, 62, 63, 64, 54}), 4), [&](double u) { return std::max(0.5, len(0.006) * std::sin(kPi * (0.05 + 0.9 * u))); }),
+  paint(face_layer_, stroke(spline(landmark_curve({48, 60, 61, 62, 63, 64, 54}), 4), [&](double u) { return std::max(0.5, len(0.006) * std::sin(kPi * (0.05 + 0.9 * u))); }),
         mulc(lip, 0.4), 0.8);
 }
 

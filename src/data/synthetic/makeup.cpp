@@ -7,6 +7,8 @@ namespace facegan::data::synthetic {
 void Painter::build_makeup_maps() {
   // Lipstick: the lips. Eyeshadow: lid to brow. Blush: cheeks. Eyeliner: upper lid line with a wing.
   // Built whether or not makeup is worn: their union is the makeup mask.
+  fill(lipstick_alpha_, lips_outline(), cv::Scalar(255));
+  if (mouth_is_open()) fill(lipstick_alpha_, mouth_opening(), cv::Scalar(0));
   for (int side = 0; side < 2; ++side) {
     const double sgn = side == 0 ? -1.0 : 1.0;
     const Poly& up = eye_upper_[side];

@@ -47,29 +47,10 @@ RenderedFace Painter::run() {
   face_roi_ = bounds(face_outline_, 2);
   face_layer_(face_roi_).setTo(skin_);
 
-  // Makeup alpha maps (lipstick needs the mouth geometry: landmarks are final after layout()).
-  {
-    auto pick = [&](std::initializer_list<int> ids) {
-      Poly p;
-      for (int i : ids) p.push_back(landmarks_[i]);
-      return p;
-    };
-    Poly outer = spline(pick({48, 49, 50, 51, 52, 53, 54}), 5);
-    Poly lo = spline(pick({54, 55, 56, 57, 58, 59, 48}), 5);
-    outer.insert(outer.end(), lo.begin() + 1, lo.end() - 1);
-    fill(lipstick_alpha_, outer, cv::Scalar(255));
-    if (len(upper_opening_ + lower_opening_) > 0.35) {
-      Poly inner = spline(pick({60, 61, 62, 63, 64}), 5);
-      Poly li = spline(pick({64, 65, 66, 67, 60}), 5);
-      inner.insert(inner.end(), li.begin() + 1, li.end() - 1);
-      fill(lipstick_alpha_, inner, cv::Scalar(0));
-    }
-  }
   paint_flush();
   // The protected band: 1 + ss pixels around the outline's anti-aliased edge, and the front hair.
   protected_ = (face_alpha_ < 255) | (front_hair_alpha_ > 0);
-  const int pr = 1 + supersample_;
-  grow(protected_, pr);
+  grow(protected_, 1 + supersample_);
   const cv::Mat identity_only = face_layer_(face_roi_).clone();
   build_makeup_maps();
   paint_face_features();
@@ -80,6 +61,26 @@ RenderedFace Painter::run() {
   if (!hair_lock_.empty()) label(hair_lock_, RegionValue::kHair);
   blend(image_, hair_layer_, front_hair_alpha_, hair_roi_, false);
   return finish();
+}
+
+Poly Painter::landmark_curve(std::initializer_list<int> ids) const {
+  Poly curve;
+  for (int i : ids) curve.push_back(landmarks_[i]);
+  return curve;
+}
+
+Poly Painter::lips_outline() const {
+  Poly outline = spline(landmark_curve({48, 49, 50, 51, 52, 53, 54}), 5);
+  const Poly lower = spline(landmark_curve({54, 55, 56, 57, 58, 59, 48}), 5);
+  outline.insert(outline.end(), lower.begin() + 1, lower.end() - 1);
+  return outline;
+}
+
+Poly Painter::mouth_opening() const {
+  Poly opening = spline(landmark_curve({60, 61, 62, 63, 64}), 5);
+  const Poly lower = spline(landmark_curve({64, 65, 66, 67, 60}), 5);
+  opening.insert(opening.end(), lower.begin() + 1, lower.end() - 1);
+  return opening;
 }
 
 RenderedFace Painter::finish() {

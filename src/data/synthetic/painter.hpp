@@ -1,4 +1,6 @@
 #pragma once
+// One render in progress: the Painter holds a face's layout (canonical units, see head_surface.hpp)
+// and its buffers, and its stages, one file each, fill them in the order of Painter::run.
 #include <facegan/data/synthetic_faces.hpp>
 
 #include "expression.hpp"
@@ -9,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <array>
+#include <initializer_list>
 #include <vector>
 
 namespace facegan::data::synthetic {
@@ -24,8 +27,6 @@ struct Bump {
   double cx, cy, rx, ry, amp;
   bool expressive = true;
 };
-
-// The painter: one render.
 
 class Painter {
  public:
@@ -66,6 +67,8 @@ class Painter {
   }
   // Canonical lengths -> output pixels.
   double len(double l) const { return l * scale_ * size_; }
+  // Whether the lips part by enough (a third of a pixel) to draw the inside of the mouth.
+  bool mouth_is_open() const { return len(upper_opening_ + lower_opening_) > 0.35; }
 
   // Drawing at the internal resolution, with anti-aliasing; `off` is the origin of a sub-image.
   void to_fixed(const Poly& p, std::vector<cv::Point>& out, cv::Point off = {0, 0}) const {
@@ -124,21 +127,32 @@ class Painter {
     return std::max(0.0, x2 * light_x_ + y2 * light_y_ + z1 * light_z_);
   }
 
+  // face_layout.cpp: where every feature, landmark and relief bump goes (no pixels).
   void layout();
+  // background_and_body.cpp: what lies behind and below the face.
   void paint_background();
-  void layout_hair();
-  void paint_hair_colour();
   void paint_neck_and_clothes();
   void paint_ears();
+  // hair.cpp: hair polygons, then their shaded, textured colour.
+  void layout_hair();
+  void paint_hair_colour();
+  // face_features.cpp: the face layer's albedo, from identity flush to the mouth.
   void paint_flush();
   void paint_face_features();
   void paint_eyes();
   void paint_brows();
   void paint_nose();
   void paint_mouth();
-  void shade_face();
+  // makeup.cpp: the products' alpha maps (drawn for every face: their union is the makeup mask).
   void build_makeup_maps();
+  // shading.cpp: lights the face layer and composites it through the outline.
+  void shade_face();
+  // painter.cpp: the renderer's order, and the outputs at the output size.
   RenderedFace finish();
+  // The outer lips' outline and the mouth opening, in output pixels, from the mouth landmarks.
+  Poly lips_outline() const;
+  Poly mouth_opening() const;
+  Poly landmark_curve(std::initializer_list<int> ids) const;
 
   const IdentityTraits& traits_;
   const FaceFactors& factors_;
@@ -164,7 +178,7 @@ class Painter {
   std::vector<Bump> relief_bumps_, occlusion_blobs_;
   std::array<P2, kNumLandmarks> landmarks_{};  // output pixels
 
-  // Buffers at the internal resolution (hs x hs) except regions_ (output size).
+  // Buffers at the internal resolution (internal_size_ square) except regions_ (output size).
   cv::Mat image_, face_layer_, hair_layer_, face_alpha_, back_hair_alpha_, front_hair_alpha_, scratch_alpha_;
   // Non-zero near the face outline and under the front hair, where background- and hair-labelled
   // pixels can see the face layer: there it keeps its identity-only content (no expression, no
