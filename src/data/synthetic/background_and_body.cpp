@@ -1,6 +1,6 @@
+// What lies behind and below the face: the background gradient, neck, clothes and ears. None of it
+// reads the expression or the makeup, so those factors never change these pixels.
 #include "painter.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 namespace facegan::data::synthetic {
 

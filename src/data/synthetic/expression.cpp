@@ -2,9 +2,9 @@
 
 namespace facegan::data::synthetic {
 
-ExpressionControls expression_controls(Expression e, double k) {
+ExpressionControls expression_controls(Expression expression, double intensity) {
   ExpressionControls c;
-  switch (e) {
+  switch (expression) {
     case Expression::kNeutral:
       return c;
     case Expression::kHappy:
@@ -32,9 +32,9 @@ ExpressionControls expression_controls(Expression e, double k) {
       c.mouth_width = 0.12, c.corner_lift = -0.012, c.teeth = 0.6;
       break;
   }
-  c.mouth_open *= k, c.corner_lift *= k, c.mouth_width *= k, c.upper_lip_raise *= k, c.lip_press *= k;
-  c.teeth *= k, c.brow_inner *= k, c.brow_outer *= k, c.brow_knit *= k, c.eye_open *= k, c.lower_lid *= k;
-  c.cheek_raise *= k, c.nose_wrinkle *= k;
+  c.mouth_open *= intensity, c.corner_lift *= intensity, c.mouth_width *= intensity, c.upper_lip_raise *= intensity, c.lip_press *= intensity;
+  c.teeth *= intensity, c.brow_inner *= intensity, c.brow_outer *= intensity, c.brow_knit *= intensity, c.eye_open *= intensity, c.lower_lid *= intensity;
+  c.cheek_raise *= intensity, c.nose_wrinkle *= intensity;
   return c;
 }
 

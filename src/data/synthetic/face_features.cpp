@@ -1,6 +1,7 @@
+// The face layer's albedo after the bare skin: the identity's flush and fringe shadow, creases,
+// the eyes, lashes, brows, nose and mouth, with the makeup tints in the order a face wears them
+// (blush and eyeshadow under the lashes, eyeliner over them, lipstick on the lips).
 #include "painter.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 namespace facegan::data::synthetic {
 

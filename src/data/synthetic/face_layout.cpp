@@ -1,6 +1,7 @@
+// Where everything on the face goes, in canonical units, before a pixel is drawn: eye, brow and
+// mouth curves, the 68 landmarks (points of the same curves that get drawn, so they are exact)
+// and the relief bumps and occlusion blobs that shading reads.
 #include "painter.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 namespace facegan::data::synthetic {
 

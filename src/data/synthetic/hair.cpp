@@ -1,6 +1,7 @@
+// Hair: the style's polygons (back hair behind the head, fringe and lock in front of the face),
+// then one colour pass over both, shaded as a rounded surface around the skull with strand or curl
+// texture. Hair reads neither expression nor makeup.
 #include "painter.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 namespace facegan::data::synthetic {
 

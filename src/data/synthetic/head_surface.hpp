@@ -1,5 +1,8 @@
 #pragma once
-
+// The head surface. Canonical coordinates: x right, y down, z towards the viewer; lengths are
+// fractions of the image side at pose scale 1, origin at the face centre. Each row y is a
+// horizontal ellipse section of half-width half_width(y) (the face outline) and depth
+// kDepthRatio times that; the yaw turns the sections about a vertical axis behind the face.
 #include <facegan/data/synthetic_faces.hpp>
 
 #include "geometry.hpp"
@@ -18,8 +21,9 @@ constexpr int kTableRows = 192;
 
 class HeadSurface {
  public:
-  HeadSurface(const IdentityTraits& t, double yaw)
-      : bottom_(t.face_length), max_half_width_(t.face_width), jaw_exponent_(t.jaw_squareness), chin_taper_(t.chin_taper) {
+  HeadSurface(const IdentityTraits& traits, double yaw)
+      : bottom_(traits.face_length), max_half_width_(traits.face_width), jaw_exponent_(traits.jaw_squareness),
+        chin_taper_(traits.chin_taper) {
     cos_yaw_ = std::cos(yaw);
     sin_yaw_ = std::sin(yaw);
     section_width_ = std::sqrt(cos_yaw_ * cos_yaw_ + sq(kDepthRatio * sin_yaw_));
@@ -82,31 +86,36 @@ class HeadSurface {
   double hair_x(double x) const { return x + kHairDepth * sin_yaw_; }
 
   /// Per-pixel inverse: projected (xp, y) -> canonical x on the surface and its unit normal
-  /// (before the yaw turn).
-  void inverse(double xp, double y, double& xc, double& nx, double& ny, double& nz) const {
-    double fi = (y - table_top_) / table_step_;
-    fi = clampd(fi, 0.0, kTableRows - 1.001);
-    const int i = static_cast<int>(fi);
-    const double w = fi - i;
+  /// (before the yaw turn). Reads the row tables, so that no pixel pays for trigonometry.
+  void inverse(double xp, double y, double& x_canonical, double& nx, double& ny, double& nz) const {
+    double row = (y - table_top_) / table_step_;
+    row = clampd(row, 0.0, kTableRows - 1.001);
+    const int i = static_cast<int>(row);
+    const double w = row - i;
     const double a = half_width_table_[i] + (half_width_table_[i + 1] - half_width_table_[i]) * w;
     const double da = half_width_slope_table_[i] + (half_width_slope_table_[i + 1] - half_width_slope_table_[i]) * w;
-    const double z0 = centre_depth_table_[i] + (centre_depth_table_[i + 1] - centre_depth_table_[i]) * w;
-    const double dfr = front_slope_table_[i] + (front_slope_table_[i + 1] - front_slope_table_[i]) * w;
-    const double t = clampd((xp - z0 * sin_yaw_) / (a * section_width_), -1.0, 1.0);
-    // phi = asin(t) - delta, without trigonometry.
-    const double ct = std::sqrt(1.0 - t * t);
-    const double sp = t * cos_phase_ - ct * sin_phase_, cp = ct * cos_phase_ + t * sin_phase_;
-    xc = a * sp;
-    nx = sp;
-    ny = -da * (1 - cp) - cp * dfr / kDepthRatio;
-    nz = cp / kDepthRatio;
+    const double centre_z = centre_depth_table_[i] + (centre_depth_table_[i + 1] - centre_depth_table_[i]) * w;
+    const double front_slope = front_slope_table_[i] + (front_slope_table_[i + 1] - front_slope_table_[i]) * w;
+    const double t = clampd((xp - centre_z * sin_yaw_) / (a * section_width_), -1.0, 1.0);
+    // The angle around the section is phi = asin(t) - section_phase_; its sine and cosine come
+    // from the angle-difference identities.
+    const double cos_asin = std::sqrt(1.0 - t * t);
+    const double sin_phi = t * cos_phase_ - cos_asin * sin_phase_, cos_phi = cos_asin * cos_phase_ + t * sin_phase_;
+    x_canonical = a * sin_phi;
+    nx = sin_phi;
+    ny = -da * (1 - cos_phi) - cos_phi * front_slope / kDepthRatio;
+    nz = cos_phi / kDepthRatio;
     const double inv = 1.0 / std::sqrt(nx * nx + ny * ny + nz * nz);
     nx *= inv, ny *= inv, nz *= inv;
   }
 
  private:
   double bottom_, max_half_width_, jaw_exponent_, chin_taper_;
+  // A turned section projects to half-width a * section_width_; section_phase_ is the angle by
+  // which its visible extreme moves round the ellipse.
   double cos_yaw_ = 1, sin_yaw_ = 0, section_width_ = 1, section_phase_ = 0, cos_phase_ = 1, sin_phase_ = 0;
+  // Per-row tables over [kFaceTop, bottom]: half-width, its slope, the section centre's depth and
+  // the slope of the front's depth, as inverse() interpolates them.
   double table_top_ = 0, table_step_ = 0;
   std::array<float, kTableRows> half_width_table_{}, half_width_slope_table_{}, centre_depth_table_{}, front_slope_table_{};
 };

@@ -1,6 +1,6 @@
+// The makeup products' alpha maps. They are built for every face, worn or not, because their
+// union is the returned makeup mask, which must not depend on the makeup itself.
 #include "painter.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 namespace facegan::data::synthetic {
 

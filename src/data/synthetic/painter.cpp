@@ -1,6 +1,5 @@
+// The order of one render, and its outputs brought to the output size.
 #include "painter.hpp"
-
-#include <opencv2/imgproc.hpp>
 
 namespace facegan::data::synthetic {
 
