@@ -18,9 +18,9 @@ void Painter::paint_background() {
 }
 
 void Painter::paint_neck_and_clothes() {
-  const double a = head_.width(), nw = 0.58 * a, bot = head_.bottom();
-  Poly neck{hair(-nw, 0.05), hair(-nw * 0.97, bot + 0.05), hair(-nw - 0.03, bot + 0.16), hair(-nw - 0.2, 1.1),
-            hair(nw + 0.2, 1.1), hair(nw + 0.03, bot + 0.16), hair(nw * 0.97, bot + 0.05), hair(nw, 0.05)};
+  const double a = head_.width(), neck_half_width = 0.58 * a, bot = head_.bottom();
+  Poly neck{hair(-neck_half_width, 0.05), hair(-neck_half_width * 0.97, bot + 0.05), hair(-neck_half_width - 0.03, bot + 0.16), hair(-neck_half_width - 0.2, 1.1),
+            hair(neck_half_width + 0.2, 1.1), hair(neck_half_width + 0.03, bot + 0.16), hair(neck_half_width * 0.97, bot + 0.05), hair(neck_half_width, 0.05)};
   const double lam = lambert(0.0, 0.2, 0.98);
   const cv::Scalar neck_col = mulc(skin_, (ambient_ + diffuse_ * lam) * 0.84);
   fill(image_, neck, neck_col);
@@ -41,9 +41,9 @@ void Painter::paint_neck_and_clothes() {
 
   // Clothes: shoulders with a round neckline.
   const cv::Scalar cloth = bgr(factors_.attributes.clothes, 0.55 + 0.45 * (ambient_ + diffuse_ * lambert(0, -0.3, 0.95)));
-  const double ys = bot + 0.13;
-  Poly ctrl{{-1.2, 1.3}, {-0.75, ys + 0.2}, {-0.45, ys + 0.04}, {-nw - 0.02, ys}, {-nw * 0.55, ys + 0.07},
-            {0.0, ys + 0.1}, {nw * 0.55, ys + 0.07}, {nw + 0.02, ys}, {0.45, ys + 0.04}, {0.75, ys + 0.2}, {1.2, 1.3}};
+  const double shoulder_y = bot + 0.13;
+  Poly ctrl{{-1.2, 1.3}, {-0.75, shoulder_y + 0.2}, {-0.45, shoulder_y + 0.04}, {-neck_half_width - 0.02, shoulder_y}, {-neck_half_width * 0.55, shoulder_y + 0.07},
+            {0.0, shoulder_y + 0.1}, {neck_half_width * 0.55, shoulder_y + 0.07}, {neck_half_width + 0.02, shoulder_y}, {0.45, shoulder_y + 0.04}, {0.75, shoulder_y + 0.2}, {1.2, 1.3}};
   Poly cloth_poly;
   for (const P2& p : spline(ctrl, 5)) cloth_poly.push_back(px(p.x, p.y));
   fill(image_, cloth_poly, cloth);
@@ -62,7 +62,7 @@ void Painter::paint_ears() {
   for (int side = 0; side < 2; ++side) {
     const double sgn = side == 0 ? -1.0 : 1.0;
     const double wscale = clampd(1.0 - sgn * 1.4 * head_.sin_yaw(), 0.08, 1.7);
-    const double ew = 0.042 * traits_.ear_size * wscale;
+    const double ear_width = 0.042 * traits_.ear_size * wscale;
     Poly ear, inner;
     const int n = 14;
     for (int i = 0; i <= n; ++i) {  // inner edge, tucked under the face
@@ -72,7 +72,7 @@ void Painter::paint_ears() {
     for (int i = n; i >= 0; --i) {  // outer rim: wider at the top, lobe at the bottom
       const double v = static_cast<double>(i) / n;
       const double y = lerp(y_top - 0.01, y_bot + 0.004, v);
-      const double bulge = ew * std::pow(std::sin(kPi * std::pow(v, 0.75)), 0.7) * (1.0 - 0.25 * v);
+      const double bulge = ear_width * std::pow(std::sin(kPi * std::pow(v, 0.75)), 0.7) * (1.0 - 0.25 * v);
       ear.push_back(px(head_.silhouette_x(y, sgn) + sgn * bulge, y));
       if (v > 0.12 && v < 0.78) inner.push_back(px(head_.silhouette_x(y, sgn) + sgn * bulge * 0.55, y));
     }

@@ -15,7 +15,7 @@ void Painter::paint_eyes() {
     cv::Mat e(roi.size(), CV_8UC3, sclera);
     const cv::Point off = roi.tl();
     // Iris: dark limbal ring, the iris, a lighter lower half, the pupil, a catchlight.
-    const P2 ic = iris_centre_[side];
+    const P2 iris_centre = iris_centre_[side];
     auto disc = [&](P2 c, double r, double dy = 0.0) {
       Poly d;
       for (int i = 0; i < 24; ++i) {
@@ -24,11 +24,11 @@ void Painter::paint_eyes() {
       }
       return d;
     };
-    fill(e, disc(ic, iris_radius_), mulc(iris, 0.55), off);
-    fill(e, disc(ic, iris_radius_ * 0.8), iris, off);
-    fill(e, disc(ic, iris_radius_ * 0.45, 0.35 * iris_radius_), mixc(iris, cv::Scalar(200, 200, 200), 0.25), off);
-    fill(e, disc(ic, iris_radius_ * 0.4), cv::Scalar(18, 16, 16), off);
-    const P2 glint(ic.x - 0.35 * iris_radius_ * light_x_ / std::hypot(light_x_, light_y_ + 1e-9) * 0.9, ic.y - 0.3 * iris_radius_);
+    fill(e, disc(iris_centre, iris_radius_), mulc(iris, 0.55), off);
+    fill(e, disc(iris_centre, iris_radius_ * 0.8), iris, off);
+    fill(e, disc(iris_centre, iris_radius_ * 0.45, 0.35 * iris_radius_), mixc(iris, cv::Scalar(200, 200, 200), 0.25), off);
+    fill(e, disc(iris_centre, iris_radius_ * 0.4), cv::Scalar(18, 16, 16), off);
+    const P2 glint(iris_centre.x - 0.35 * iris_radius_ * light_x_ / std::hypot(light_x_, light_y_ + 1e-9) * 0.9, iris_centre.y - 0.3 * iris_radius_);
     fill(e, disc(glint, iris_radius_ * 0.2), cv::Scalar(250, 250, 250), off);
     // Shadow of the upper lid on the eyeball.
     const double h = len(0.45 * eye_half_width_);
@@ -52,14 +52,14 @@ void Painter::paint_flush() {
   const cv::Scalar flush = bgr({std::min(1.0, traits_.skin.r * 1.02 + 0.05), traits_.skin.g * 0.7, traits_.skin.b * 0.72});
   for (int side = 0; side < 2; ++side) {
     const double sgn = side == 0 ? -1.0 : 1.0;
-    Poly ch = ellipse_points(P2(sgn * (eye_x_ + 0.005), nose_tip_y_ - 0.005), 0.055, 0.04, 0.0, 16);
-    for (P2& p : ch) p = surf(p);
-    paint(face_layer_, ch, flush, 0.28, len(0.02));
+    Poly cheek = ellipse_points(P2(sgn * (eye_x_ + 0.005), nose_tip_y_ - 0.005), 0.055, 0.04, 0.0, 16);
+    for (P2& p : cheek) p = surf(p);
+    paint(face_layer_, cheek, flush, 0.28, len(0.02));
   }
   {
-    Poly nt = ellipse_points(P2(0.0, nose_tip_y_ - 0.004), 0.024, 0.022, 0.0, 12);
-    for (P2& p : nt) p = surf(p, 0.05);
-    paint(face_layer_, nt, flush, 0.22, len(0.008));
+    Poly nose_tip = ellipse_points(P2(0.0, nose_tip_y_ - 0.004), 0.024, 0.022, 0.0, 12);
+    for (P2& p : nose_tip) p = surf(p, 0.05);
+    paint(face_layer_, nose_tip, flush, 0.22, len(0.008));
   }
 }
 
@@ -79,10 +79,10 @@ void Painter::paint_face_features() {
     // Nasolabial fold, deeper when smiling or sneering.
     const double fold = 0.22 + 0.5 * expression_.cheek_raise + 0.35 * expression_.nose_wrinkle;
     const double corner_y = mouth_y_ - expression_.corner_lift;
-    Poly nl{surf(sgn * (nose_half_width_ + 0.012), nose_tip_y_ - 0.008), surf(sgn * (nose_half_width_ + 0.03), nose_tip_y_ + 0.035),
+    Poly nasolabial{surf(sgn * (nose_half_width_ + 0.012), nose_tip_y_ - 0.008), surf(sgn * (nose_half_width_ + 0.03), nose_tip_y_ + 0.035),
             surf(sgn * (mouth_half_width_ + 0.02), corner_y + 0.012)};
-    nl = spline(nl, 6);
-    paint(face_layer_, stroke(nl, [&](double u) { return len(0.007) * std::sin(kPi * (0.1 + 0.8 * u)); }), crease, fold, len(0.002));
+    nasolabial = spline(nasolabial, 6);
+    paint(face_layer_, stroke(nasolabial, [&](double u) { return len(0.007) * std::sin(kPi * (0.1 + 0.8 * u)); }), crease, fold, len(0.002));
     // Glabella lines when frowning.
     if (expression_.brow_knit > 0.05) {
       Poly g{surf(sgn * 0.012, kEyeY - 0.075), surf(sgn * 0.009, kEyeY - 0.045)};
@@ -90,10 +90,10 @@ void Painter::paint_face_features() {
     }
     // Under-eye line when the lower lid is pushed up.
     if (expression_.lower_lid > 0.05) {
-      Poly ue;
+      Poly under_eye;
       const Poly& lo = eye_lower_[side];
-      for (size_t i = 2; i + 2 < lo.size(); ++i) ue.push_back(surf(lo[i].x, lo[i].y + 0.014));
-      paint(face_layer_, stroke(ue, [&](double u) { return len(0.005) * std::sin(kPi * u); }), crease, 0.5 * expression_.lower_lid);
+      for (size_t i = 2; i + 2 < lo.size(); ++i) under_eye.push_back(surf(lo[i].x, lo[i].y + 0.014));
+      paint(face_layer_, stroke(under_eye, [&](double u) { return len(0.005) * std::sin(kPi * u); }), crease, 0.5 * expression_.lower_lid);
     }
   }
   if (expression_.nose_wrinkle > 0.05) {
@@ -178,24 +178,24 @@ void Painter::paint_mouth() {
   fill(face_layer_, outer, lip);
   fill(face_layer_, upper_lip, mulc(lip, 0.86));
   // Highlight on the lower lip.
-  const P2 hc(0.0, mouth_y_ + lower_opening_ + 0.45 * lower_lip_thickness_);
-  Poly hl = ellipse_points(hc, 0.35 * mouth_half_width_, 0.22 * lower_lip_thickness_, 0.0, 16);
-  for (P2& p : hl) p = surf(p, 0.012);
-  paint(face_layer_, hl, mulc(lip, 1.22), 0.6, len(0.004));
+  const P2 highlight_centre(0.0, mouth_y_ + lower_opening_ + 0.45 * lower_lip_thickness_);
+  Poly highlight = ellipse_points(highlight_centre, 0.35 * mouth_half_width_, 0.22 * lower_lip_thickness_, 0.0, 16);
+  for (P2& p : highlight) p = surf(p, 0.012);
+  paint(face_layer_, highlight, mulc(lip, 1.22), 0.6, len(0.004));
   label(outer, RegionValue::kLips);
   if (factors_.makeup.lipstick.enabled) tint(face_layer_, lipstick_alpha_, bgr(factors_.makeup.lipstick.color), 0.88 * factors_.makeup.lipstick.intensity, face_roi_);
 
   if (mouth_is_open()) {
     cv::Rect roi = bounds(inner, 3);
     if (!roi.empty()) {
-      cv::Mat mth(roi.size(), CV_8UC3, cv::Scalar(38, 30, 72));
+      cv::Mat mouth(roi.size(), CV_8UC3, cv::Scalar(38, 30, 72));
       const cv::Point off = roi.tl();
       // Tongue low in the mouth, upper teeth under the upper lip.
       Poly tongue = ellipse_points(P2(0.0, mouth_y_ + lower_opening_ * 0.9), 0.6 * mouth_half_width_, 0.45 * (upper_opening_ + lower_opening_), 0.0, 20);
       for (P2& p : tongue) p = surf(p, 0.005);
-      fill(mth, tongue, cv::Scalar(80, 75, 150), off);
+      fill(mouth, tongue, cv::Scalar(80, 75, 150), off);
       if (expression_.teeth > 0.02) {
-        const double th = std::min(0.016, 0.6 * (upper_opening_ + lower_opening_)) * std::min(1.0, expression_.teeth * 1.5);
+        const double teeth_height = std::min(0.016, 0.6 * (upper_opening_ + lower_opening_)) * std::min(1.0, expression_.teeth * 1.5);
         Poly teeth;
         for (int i = 0; i <= 12; ++i) {
           const double s = -0.85 + 1.7 * i / 12.0;
@@ -203,13 +203,13 @@ void Painter::paint_mouth() {
         }
         for (int i = 12; i >= 0; --i) {
           const double s = -0.85 + 1.7 * i / 12.0;
-          teeth.push_back(surf(s * mouth_half_width_, mouth_y_ - expression_.corner_lift * s * s - (upper_opening_ + expression_.upper_lip_raise) * (1 - s * s) + th * (1 - 0.5 * s * s), 0.01));
+          teeth.push_back(surf(s * mouth_half_width_, mouth_y_ - expression_.corner_lift * s * s - (upper_opening_ + expression_.upper_lip_raise) * (1 - s * s) + teeth_height * (1 - 0.5 * s * s), 0.01));
         }
-        fill(mth, teeth, cv::Scalar(222, 232, 238), off);
+        fill(mouth, teeth, cv::Scalar(222, 232, 238), off);
       }
       cv::Mat a(roi.size(), CV_8U, cv::Scalar(0));
       fill(a, inner, cv::Scalar(255), off);
-      blend(face_layer_, mth, a, roi, true);
+      blend(face_layer_, mouth, a, roi, true);
     }
     label(inner, RegionValue::kMouth);
   }
