@@ -479,3 +479,101 @@ TEST_CASE("synthetic_faces data set: samples, keys and meta", "[data]") {
   CHECK(b.at("identity").sizes() == torch::IntArrayRef({3}));
   CHECK(b.meta.size() == 3);
 }
+
+namespace {
+
+// 64-bit FNV-1a, fed with raw bytes: a digest that changes with any bit of a render.
+struct Fnv1a {
+  uint64_t h = 0xcbf29ce484222325ull;
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  }
+  void mat(const cv::Mat& m) {
+    const int32_t header[3] = {m.rows, m.cols, m.type()};
+    bytes(header, sizeof(header));
+    const cv::Mat c = m.isContinuous() ? m : m.clone();
+    bytes(c.data, c.total() * c.elemSize());
+  }
+  void tensor(const torch::Tensor& t) {
+    const torch::Tensor c = t.contiguous();
+    for (int64_t s : c.sizes()) bytes(&s, sizeof(s));
+    bytes(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size());
+  }
+  void render(const RenderedFace& r) {
+    mat(r.image);
+    mat(r.regions);
+    mat(r.makeup_mask);
+    bytes(r.landmarks.data(), r.landmarks.size() * sizeof(cv::Point2f));
+  }
+};
+
+// Hand-made factors that reach what sampling rarely does: every expression at a low and a full
+// intensity, each product alone and all four, strong yaw and roll, flat and hard light.
+std::vector<FaceFactors> digest_factors(const SyntheticFaces& r) {
+  std::vector<FaceFactors> out;
+  const std::vector<int64_t> ids = one_identity_per_style(r);
+  for (size_t e = 0; e < kAllExpressions.size(); ++e) {
+    for (double intensity : {0.35, 1.0}) {
+      FaceFactors f;
+      f.identity = ids[e % ids.size()];
+      f.expression = kAllExpressions[e];
+      f.intensity = intensity;
+      Attributes& a = f.attributes;
+      const double s = (e % 2 == 0 ? 1.0 : -1.0) * intensity;
+      a.yaw = 0.55 * s;
+      a.roll = 0.2 * s;
+      a.scale = 0.85 + 0.2 * intensity;
+      a.shift_x = 0.03 * s;
+      a.shift_y = -0.02 * s;
+      a.light_x = 0.8 * s;
+      a.light_y = -0.6 + 0.1 * static_cast<double>(e);
+      a.light_strength = e == 3 ? 0.0 : (e == 5 ? 1.0 : 0.6);
+      switch (e % 4) {
+        case 0: break;
+        case 1: f.makeup = full_makeup(); break;
+        case 2: f.makeup.lipstick = {true, intensity, {0.6, 0.1, 0.3}}; break;
+        default:
+          f.makeup.eyeshadow = {true, 0.7, {0.25, 0.4, 0.7}};
+          f.makeup.eyeliner = {true, intensity, {0.1, 0.1, 0.1}};
+          break;
+      }
+      out.push_back(f);
+    }
+  }
+  for (uint64_t i = 0; i < 8; ++i) out.push_back(r.sample_factors(i, Split::kAll));
+  return out;
+}
+
+}  // namespace
+
+// Pins the renderer's output bit for bit (images, regions, makeup masks, landmarks, the sampled
+// factors and the Sample tensors): refactors of the renderer must leave these digests unchanged.
+// Any intended change to what is drawn updates them, saying why in the commit.
+TEST_CASE("synthetic faces: renders match their pinned digests", "[data][renderer]") {
+  struct Case {
+    int64_t seed, size, supersample;
+    uint64_t digest;
+  };
+  const Case cases[] = {{3, 32, 0, 0x613fa0c9409240c5ull},
+                        {3, 64, 0, 0x732f441410c9b842ull},
+                        {11, 128, 0, 0x7cfe26618edea18bull},
+                        {11, 48, 1, 0x18393319e70533c2ull},
+                        {3, 64, 2, 0x715c9b614cb26e0dull}};
+  for (const Case& c : cases) {
+    SyntheticFaces r(SyntheticFacesOptions().size(c.size).seed(c.seed).num_identities(30).held_out_identities(5)
+                         .supersample(c.supersample));
+    Fnv1a d;
+    for (const FaceFactors& f : digest_factors(r)) {
+      const std::string j = factors_to_json(f).dump();
+      d.bytes(j.data(), j.size());
+      d.render(r.render(f));
+    }
+    const Sample s = r.render_sample(r.sample_factors(5, Split::kTrain));
+    for (const char* key : {"image", "landmarks", "mask", "makeup_mask", "identity", "expression", "makeup", "intensity"}) {
+      d.tensor(s.at(key));
+    }
+    INFO("seed " << c.seed << ", size " << c.size << ", supersample " << c.supersample << ": digest 0x" << std::hex << d.h);
+    CHECK(d.h == c.digest);
+  }
+}

@@ -5,17 +5,19 @@
 #include <facegan/data/synthetic_faces.hpp>
 
 #include "builtin_datasets.hpp"
+#include "synthetic/painter.hpp"
 
 namespace facegan::data {
 namespace {
 
-// synthetic_faces.cpp writes Region values without including this header.
-static_assert(static_cast<int>(Region::kBackground) == 0 && static_cast<int>(Region::kSkin) == 1 &&
-                  static_cast<int>(Region::kBrows) == 2 && static_cast<int>(Region::kEyes) == 3 &&
-                  static_cast<int>(Region::kLips) == 4 && static_cast<int>(Region::kHair) == 5 &&
-                  static_cast<int>(Region::kNeck) == 6 && static_cast<int>(Region::kEars) == 7 &&
-                  static_cast<int>(Region::kNose) == 8 && static_cast<int>(Region::kMouth) == 9,
-              "synthetic_faces.cpp mirrors the Region values");
+// The renderer writes its own copy of the Region values (synthetic/painter.hpp stays torch-free).
+namespace sr = synthetic;
+static_assert(Region::kBackground == Region(sr::kBackground) && Region::kSkin == Region(sr::kSkin) &&
+                  Region::kBrows == Region(sr::kBrows) && Region::kEyes == Region(sr::kEyes) &&
+                  Region::kLips == Region(sr::kLips) && Region::kHair == Region(sr::kHair) &&
+                  Region::kNeck == Region(sr::kNeck) && Region::kEars == Region(sr::kEars) &&
+                  Region::kNose == Region(sr::kNose) && Region::kMouth == Region(sr::kMouth),
+              "synthetic/painter.hpp's RegionValue mirrors Region");
 
 torch::Tensor mat_to_u8(const cv::Mat& m) {
   cv::Mat c = m.isContinuous() ? m : m.clone();
