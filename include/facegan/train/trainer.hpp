@@ -54,6 +54,11 @@ struct TrainerOptions {
   /// "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N".
   TORCH_ARG(std::string, device) = "auto";
   /// Intra-op threads; 0 = the machine's hardware threads. Set once at construction, printed.
+  /// LibTorch's thread pool is process-wide, so this is one of the Trainer's two documented
+  /// changes to process state (with seeding the global generator): a run's speed and its
+  /// reproducibility are part of its config, and a run that left them to the caller would differ
+  /// between `facegan train` and an application. Code that must keep its own count runs the
+  /// Trainer with the count it wants, or sets it again after the run.
   TORCH_ARG(int64_t, threads) = 0;
   /// Every this many steps: a metrics line (and a progress line when not on a terminal).
   TORCH_ARG(int64_t, log_every) = 50;
