@@ -14,14 +14,9 @@
 //          open_set's mix(x_s, x_a), makeup's Makeup::transfer on a rendered pair.
 //   bench_steps --task pix2pix --size 64 --optimizer --runs 10 --threads 1
 //       -> {"adam_ms", "fused_adam_ms", ...}: the optimizer step alone (every group of the task, random
-//          gradients): torch::optim::Adam as the trainer builds it, and at::_fused_adam_ (the kernel
-//          behind Python's Adam(fused=True), one pass per parameter) for comparison. A diagnostic for
-//          the split of a step's time.
-//   bench_steps --task pix2pix --size 64 --fused-adam [--steps ...]   (diagnostic, not the library path)
-//       -> the train measurement with a minimal loop instead of train::Trainer (the same Task::train_step,
-//          the same loader, one host read per step) whose StepContext steps each group with
-//          at::_fused_adam_; --manual-loop runs the same loop with torch::optim::Adam, to separate the
-//          trainer's own cost from the optimizer's.
+//          gradients), with both optimizers train::make_adam builds for the trainer: torch::optim::Adam
+//          and train::FusedAdam (at::_fused_adam_, the kernel behind Python's Adam(fused=True)). A
+//          diagnostic for the split of a step's time.
 //   bench_steps --task open_set --size 64 --batch 2 --check FILE
 //       -> writes the task's networks (weights perturbed away from the initialisation), one batch and
 //          the task's deterministic outputs in eval mode; bench_steps.py --check FILE recomputes them
@@ -305,7 +300,7 @@ struct BenchDone {};
 struct Args {
   std::string task, check, profile;
   int64_t size = 64, batch = 1, steps = 20, warmup = 3, threads = 1, runs = 20;
-  bool infer = false, optimizer = false, list = false, fused_adam = false, manual_loop = false;
+  bool infer = false, optimizer = false, list = false;
   bool default_heap = false;
 };
 
@@ -334,8 +329,6 @@ Args parse(int argc, char** argv) {
     else if (flag == "--runs") a.runs = integer();
     else if (flag == "--infer") a.infer = true;
     else if (flag == "--optimizer") a.optimizer = true;
-    else if (flag == "--fused-adam") a.fused_adam = a.manual_loop = true;
-    else if (flag == "--manual-loop") a.manual_loop = true;
     else if (flag == "--list") a.list = true;
     else if (flag == "--default-heap") a.default_heap = true;
     else if (flag == "--check") a.check = value();
@@ -349,99 +342,38 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-/// The diagnostic loop's StepContext: zero grads, backward, Adam (torch::optim::Adam or the fused
-/// kernel on per-parameter state). No AMP, no all-reduce, no clipping: what the trainer does with
-/// one process and those options off.
-class ManualContext : public train::StepContext {
+/// The StepContext of --check's one train step: zero the group's gradients, backward, the group's
+/// optimizer as the trainer builds it with fused_adam (train::make_adam). No AMP, no all-reduce, no
+/// clipping: what the trainer does with one process and those options off, on a batch of our choosing.
+class CheckContext : public train::StepContext {
  public:
-  ManualContext(const std::vector<train::OptimizerGroup>& groups, bool fused) : fused_(fused) {
-    for (const auto& g : groups) {
-      Group group{g.name, g.parameters, g.adam, nullptr, {}, {}, {}};
-      if (fused_) {
-        for (const auto& p : g.parameters) {
-          group.exp_avg.push_back(torch::zeros_like(p));
-          group.exp_avg_sq.push_back(torch::zeros_like(p));
-          group.steps.push_back(torch::zeros({}, torch::kFloat));
-        }
-      } else {
-        group.adam_opt = std::make_unique<torch::optim::Adam>(
-            g.parameters, torch::optim::AdamOptions(g.adam.lr).betas({g.adam.beta1, g.adam.beta2}).eps(g.adam.eps));
-      }
-      groups_.push_back(std::move(group));
-    }
+  explicit CheckContext(const std::vector<train::OptimizerGroup>& groups) {
+    for (const auto& g : groups) groups_.push_back({g.name, g.parameters, train::make_adam(g.parameters, g.adam, true)});
   }
   void step(const std::string& name, const torch::Tensor& loss, bool retain_graph) override {
-    Group* g = nullptr;
-    for (auto& x : groups_) {
-      if (x.name == name) g = &x;
-    }
-    TORCH_CHECK(g, "no optimizer group ", name);
-    for (auto& p : g->params) p.mutable_grad().reset();
-    loss.reshape({}).backward({}, retain_graph);
-    if (!fused_) {
-      g->adam_opt->step();
+    for (auto& g : groups_) {
+      if (g.name != name) continue;
+      for (auto& p : g.params) p.mutable_grad().reset();
+      loss.reshape({}).backward({}, retain_graph);
+      g.optimizer->step();
       return;
     }
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> ps, gs, m1, m2, st;
-    for (size_t i = 0; i < g->params.size(); ++i) {
-      if (!g->params[i].grad().defined()) continue;
-      ps.push_back(g->params[i]);
-      gs.push_back(g->params[i].grad());
-      m1.push_back(g->exp_avg[i]);
-      m2.push_back(g->exp_avg_sq[i]);
-      st.push_back(g->steps[i]);
-    }
-    for (auto& t : st) t.add_(1);
-    at::_fused_adam_(ps, gs, m1, m2, {}, st, g->adam.lr, g->adam.beta1, g->adam.beta2, g->adam.weight_decay,
-                     g->adam.eps, false, false);
+    TORCH_CHECK(false, "no optimizer group ", name);
   }
   train::AutocastGuard autocast() const override { return train::AutocastGuard(train::AmpMode::kNone, torch::kCPU); }
-  int64_t global_step() const override { return step_; }
+  int64_t global_step() const override { return 0; }
   torch::Device device() const override { return torch::kCPU; }
-  int64_t step_ = 0;
 
  private:
   struct Group {
     std::string name;
     std::vector<torch::Tensor> params;
-    train::AdamSettings adam;
-    std::unique_ptr<torch::optim::Adam> adam_opt;
-    std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;
+    std::unique_ptr<torch::optim::Adam> optimizer;
   };
-  bool fused_;
   std::vector<Group> groups_;
 };
 
-/// The diagnostic loop (--manual-loop / --fused-adam): loader, train_step, one host read per step.
-/// Returns {wall seconds, CPU seconds} of the timed steps.
-std::pair<double, double> manual_loop(train::Task& task, std::shared_ptr<data::Dataset> dataset, const Args& a) {
-  for (auto& [name, net] : task.networks()) net->train();
-  ManualContext ctx(task.optimizer_groups(), a.fused_adam);
-  torch::manual_seed(0);
-  data::Loader loader(dataset, data::LoaderOptions(a.batch).seed(0).prefetch_threads(0));
-  int64_t epoch = 0;
-  loader.start_epoch(epoch);
-  double t0 = now_s(), c0 = cpu_s();
-  for (int64_t step = 0; step < a.warmup + a.steps; ++step) {
-    if (step == a.warmup) t0 = now_s(), c0 = cpu_s();
-    auto batch = loader.next();
-    if (!batch) {
-      loader.start_epoch(++epoch);
-      batch = loader.next();
-    }
-    train::StepOutput out = task.train_step(*batch, ctx);
-    ++ctx.step_;
-    std::vector<torch::Tensor> values;
-    for (const auto& [k, v] : out.losses) values.push_back(v.detach().to(torch::kFloat).reshape({}));
-    for (const auto& [k, v] : out.metrics) values.push_back(v.detach().to(torch::kFloat).reshape({}));
-    const torch::Tensor host = torch::stack(values).to(torch::kCPU);
-    TORCH_CHECK(std::isfinite(host[0].item<float>()), "non-finite loss at step ", step);
-  }
-  return {now_s() - t0, cpu_s() - c0};
-}
-
-/// One train measurement's JSON line (both the library path and the manual loop).
+/// One train measurement's JSON line.
 json train_line(const std::string& mode, const BenchTask& bt, const Args& a, double wall_s, double cpu_s_total,
                 double peak, double baseline_mib, int64_t parameters) {
   const double steps_per_s = static_cast<double>(a.steps) / wall_s;
@@ -479,11 +411,6 @@ json measure_train(const BenchTask& bt, const Args& a, double baseline_mib) {
   std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
   const int64_t parameters = total_parameters(*task);
 
-  if (a.manual_loop) {
-    const auto [wall, cpu] = manual_loop(*task, dataset, a);
-    return train_line(a.fused_adam ? "train_manual_fused_adam" : "train_manual", bt, a, wall, cpu, peak_rss_mib(),
-                      baseline_mib, parameters);
-  }
   const fs::path out = fs::temp_directory_path() / ("facegan_bench_steps_" + std::to_string(::getpid()));
   train::TrainerOptions options;
   options.steps(a.warmup + a.steps)
@@ -583,58 +510,32 @@ json measure_optimizer(const BenchTask& bt, const Args& a) {
   torch::manual_seed(0);
   std::shared_ptr<train::Task> task = train::create_task(bt.spec(a.size), "task '" + bt.name + "'");
   std::vector<train::OptimizerGroup> groups = task->optimizer_groups();
-  std::vector<torch::Tensor> params;
   int64_t parameters = 0;
   for (auto& g : groups) {
     for (auto& p : g.parameters) {
       p.mutable_grad() = torch::randn_like(p) * 1e-3;
-      params.push_back(p);
       parameters += p.numel();
     }
   }
-  // As the trainer builds them: one torch::optim::Adam per group.
-  std::vector<std::unique_ptr<torch::optim::Adam>> adams;
-  for (auto& g : groups) {
-    adams.push_back(std::make_unique<torch::optim::Adam>(
-        g.parameters, torch::optim::AdamOptions(g.adam.lr)
-                          .betas({g.adam.beta1, g.adam.beta2})
-                          .eps(g.adam.eps)
-                          .weight_decay(g.adam.weight_decay)));
-  }
-  std::vector<double> adam_ms, fused_ms;
-  torch::NoGradGuard no_grad;
-  for (int64_t i = 0; i < a.runs + 1; ++i) {
-    const double c0 = cpu_s();
-    for (auto& adam : adams) adam->step();
-    if (i > 0) adam_ms.push_back((cpu_s() - c0) * 1e3);  // the first step allocates the state
-  }
-  // The fused kernel on the same parameters (its own state; the first call is a warm-up).
-  std::vector<torch::Tensor> grads, exp_avgs, exp_avg_sqs, steps;
-  for (auto& p : params) {
-    grads.push_back(p.grad());
-    exp_avgs.push_back(torch::zeros_like(p));
-    exp_avg_sqs.push_back(torch::zeros_like(p));
-    steps.push_back(torch::zeros({}, torch::kFloat));
-  }
-  size_t k = 0;
-  for (int64_t i = 0; i < a.runs + 1; ++i) {
-    const double c0 = cpu_s();
-    k = 0;
-    for (auto& g : groups) {
-      const size_t n = g.parameters.size();
-      auto slice = [&](std::vector<torch::Tensor>& v) { return std::vector<torch::Tensor>(v.begin() + k, v.begin() + k + n); };
-      std::vector<torch::Tensor> ps = slice(params), gs = slice(grads), m1 = slice(exp_avgs), m2 = slice(exp_avg_sqs),
-                                 st = slice(steps);
-      for (auto& s : st) s.add_(1);  // Python's fused path increments the steps before the kernel
-      at::_fused_adam_(ps, gs, m1, m2, {}, st, g.adam.lr, g.adam.beta1, g.adam.beta2, g.adam.weight_decay, g.adam.eps,
-                       false, false);
-      k += n;
+  // As the trainer builds them (train::make_adam): one optimizer per group, each kind with its own
+  // state on the same parameters and gradients; the first step of each allocates the state.
+  auto time_steps = [&](bool fused) {
+    std::vector<std::unique_ptr<torch::optim::Adam>> optimizers;
+    for (auto& g : groups) optimizers.push_back(train::make_adam(g.parameters, g.adam, fused));
+    std::vector<double> ms;
+    for (int64_t i = 0; i < a.runs + 1; ++i) {
+      const double c0 = cpu_s();
+      for (auto& optimizer : optimizers) optimizer->step();
+      if (i > 0) ms.push_back((cpu_s() - c0) * 1e3);
     }
-    if (i > 0) fused_ms.push_back((cpu_s() - c0) * 1e3);
-  }
+    return median_of(ms);
+  };
+  torch::NoGradGuard no_grad;
+  const double adam_ms = time_steps(false);
+  const double fused_ms = time_steps(true);
   return json{{"language", "cpp"},     {"mode", "optimizer"},        {"task", bt.name},
               {"size", a.size},         {"runs", a.runs},             {"threads", at::get_num_threads()},
-              {"parameters", parameters}, {"adam_ms", median_of(adam_ms)}, {"fused_adam_ms", median_of(fused_ms)}};
+              {"parameters", parameters}, {"adam_ms", adam_ms}, {"fused_adam_ms", fused_ms}};
 }
 
 /// --check FILE: the task (seed 0) with every network in eval(), one batch of the data set and the
@@ -686,12 +587,12 @@ json measure_check(const BenchTask& bt, const Args& a) {
     for (const auto& [key, value] : bt.check(*task, batch)) outputs.write(key, value.detach());
   }
   // Then one train step on the same batch (train mode, torch seeded with 2, every group stepped by
-  // at::_fused_adam_ as train::FusedAdam does): the weights and buffers after it check the step
+  // train::FusedAdam, as the trainer with fused_adam): the weights and buffers after it check the step
   // order, the losses' gradients and the optimizer groups, which the eval outputs above do not.
   torch::serialize::OutputArchive after, step_losses;
   for (auto& [name, net] : task->networks()) net->train();
   torch::manual_seed(2);
-  ManualContext ctx(task->optimizer_groups(), /*fused=*/true);
+  CheckContext ctx(task->optimizer_groups());
   const train::StepOutput step = task->train_step(batch, ctx);
   for (const auto& [key, value] : step.losses) step_losses.write(key, value.detach());
   for (auto& [name, net] : task->networks()) {

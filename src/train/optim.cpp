@@ -61,4 +61,14 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
   return loss;
 }
 
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<torch::Tensor>& parameters,
+                                              const AdamSettings& settings, bool fused) {
+  const auto options = torch::optim::AdamOptions(settings.lr)
+                           .betas({settings.beta1, settings.beta2})
+                           .eps(settings.eps)
+                           .weight_decay(settings.weight_decay);
+  if (fused) return std::make_unique<FusedAdam>(parameters, options);
+  return std::make_unique<torch::optim::Adam>(parameters, options);
+}
+
 }  // namespace facegan::train

@@ -645,15 +645,7 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<Task> task, std::shared
     group.name = g.name;
     group.params = g.parameters;
     group.adam = g.adam;
-    const auto adam = torch::optim::AdamOptions(g.adam.lr)
-                          .betas({g.adam.beta1, g.adam.beta2})
-                          .eps(g.adam.eps)
-                          .weight_decay(g.adam.weight_decay);
-    if (d.opt.fused_adam()) {
-      group.optimizer = std::make_unique<FusedAdam>(g.parameters, adam);
-    } else {
-      group.optimizer = std::make_unique<torch::optim::Adam>(g.parameters, adam);
-    }
+    group.optimizer = make_adam(g.parameters, g.adam, d.opt.fused_adam());
     group.lr = g.adam.lr;
     d.groups.push_back(std::move(group));
   }

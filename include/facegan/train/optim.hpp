@@ -1,8 +1,11 @@
 #pragma once
 // Adam whose update runs as one fused kernel over all of a group's parameters.
 
+#include <facegan/train/task.hpp>
+
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 namespace facegan::train {
@@ -19,5 +22,11 @@ class FusedAdam : public torch::optim::Adam {
   using torch::optim::Adam::Adam;
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
+
+/// The optimizer of one parameter group as train::Trainer builds it: Adam with the group's
+/// settings (lr, betas, eps, L2 weight decay), FusedAdam when `fused`. Benchmarks and tools that
+/// step a task's groups themselves build them here, so that they time and check the same update.
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<torch::Tensor>& parameters,
+                                              const AdamSettings& settings, bool fused);
 
 }  // namespace facegan::train
