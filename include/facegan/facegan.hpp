@@ -4,6 +4,7 @@
 
 #include <facegan/core/config.hpp>
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/core/heap.hpp>
 #include <facegan/core/registry.hpp>
 #include <facegan/data/align.hpp>

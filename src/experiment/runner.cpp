@@ -1,9 +1,9 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/data/dataset.hpp>
 #include <facegan/eval/metrics.hpp>
 #include <facegan/experiment/experiment.hpp>
 #include <facegan/experiment/scorers.hpp>
-#include <facegan/train/checkpoint.hpp>
 #include <facegan/train/pipeline.hpp>
 
 #include <ATen/Parallel.h>
@@ -101,7 +101,7 @@ std::optional<Cached> load_cached(const fs::path& file, const std::string& key) 
 }
 
 void save_cached(const fs::path& file, const std::string& key, const Cached& c) {
-  train::write_file_atomic(file.string(),
+  write_file_atomic(file.string(),
                            json{{"key", key}, {"parameters", c.parameters}, {"scores", scores_to_json(c.scores)}}.dump() + "\n");
 }
 
@@ -725,7 +725,7 @@ class Runner {
       md << eval::table_to_markdown(result.tables[i]) << "\n";
     }
     const std::string md_file = (out / (spec_.name + ".md")).string();
-    train::write_file_atomic(md_file, md.str());
+    write_file_atomic(md_file, md.str());
     result.files.push_back(md_file);
 
     json cells = json::object();
@@ -744,7 +744,7 @@ class Runner {
                           {"data", data_note_}, {"cells", cells}, {"comparisons", comparisons},
                           {"parameters", parameters_}, {"seconds", seconds}, {"command", options_.command}};
     const std::string rfile = (out / (spec_.name + ".results.json")).string();
-    train::write_file_atomic(rfile, results.dump(2) + "\n");
+    write_file_atomic(rfile, results.dump(2) + "\n");
     result.files.push_back(rfile);
     out_ << md.str();
   }
