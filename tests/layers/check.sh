@@ -23,7 +23,7 @@ layer_of() {
     *) echo 0 ;;
   esac
 }
-names=(unplaced "core, metrics" data "models/blocks, losses" train "models/<paper>" builtin "eval, experiment"
+names=("" "core, metrics" data "models/blocks, losses" train "models/<paper>" builtin "eval, experiment"
        "facegan.hpp")
 
 failures=0
@@ -48,8 +48,12 @@ while IFS= read -r file; do
       continue
     fi
     to=$(layer_of "$target")
-    if [[ $to == 0 || $to -gt $from ]]; then
-      echo "$file: ${line#"${line%%[![:space:]]*}"}: ${names[$from]} (layer $from) includes ${names[$to]} (layer $to)"
+    include=${line#"${line%%[![:space:]]*}"}
+    if [[ $to == 0 ]]; then
+      echo "$file: $include: its folder has no layer in tests/layers/check.sh"
+      failures=$((failures + 1))
+    elif ((to > from)); then
+      echo "$file: $include: ${names[$from]} (layer $from) includes ${names[$to]} (layer $to)"
       failures=$((failures + 1))
     fi
   done < <(grep -E '^[[:space:]]*#[[:space:]]*include' "$file")
