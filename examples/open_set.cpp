@@ -14,7 +14,7 @@
 #include <facegan/core/heap.hpp>
 #include <facegan/data/identity_pairs.hpp>
 #include <facegan/data/image.hpp>
-#include <facegan/eval/metrics.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/open_set/open_set.hpp>
 #include <facegan/train/pipeline.hpp>
 
@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
     const data::Batch b = data::collate(s);
     const torch::Tensor mix = model.mix(b.at("source"), b.at("attribute"));
     std::printf("held-out mix vs ground truth: PSNR %.2f dB, SSIM %.3f (x_a itself: %.2f dB, %.3f)\n",
-                eval::psnr(mix, b.at("target")), eval::ssim(mix, b.at("target")),
-                eval::psnr(b.at("attribute"), b.at("target")), eval::ssim(b.at("attribute"), b.at("target")));
+                metrics::psnr(mix, b.at("target")), metrics::ssim(mix, b.at("target")),
+                metrics::psnr(b.at("attribute"), b.at("target")), metrics::ssim(b.at("attribute"), b.at("target")));
     data::write_image(out + "/mix.png",
                       data::make_grid(torch::cat({b.at("source"), b.at("attribute"), mix, b.at("target")}), 8));
     data::write_image(out + "/sample.png", data::make_grid(model.sample(b.at("source").slice(0, 0, 4), 6, 0), 6));

@@ -2,9 +2,9 @@
 // stages, per-sample scoring shared by tasks and baselines, and a tiny spec run end to end whose
 // table is checked against a direct evaluation.
 #include <facegan/core/error.hpp>
-#include <facegan/eval/metrics.hpp>
 #include <facegan/experiment/experiment.hpp>
 #include <facegan/experiment/stats.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/derl/derl_task.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/checkpoint.hpp>
@@ -280,7 +280,7 @@ TEST_CASE("tasks and baselines share one scoring path", "[experiment]") {
     in.push_back(data->get(i).at("input"));
     target.push_back(data->get(i).at("target"));
   }
-  const torch::Tensor expected = eval::psnr_per_image(torch::stack(in), torch::stack(target)).clamp_max(eval::kPsnrCap);
+  const torch::Tensor expected = metrics::psnr_per_image(torch::stack(in), torch::stack(target)).clamp_max(metrics::kPsnrCap);
   CHECK(torch::allclose(noop.at("psnr"), expected));
 
   CHECK_THROWS_WITH(train::create_baseline({{"type", "nope"}}, "spec.baselines[0]"),
@@ -359,7 +359,7 @@ TEST_CASE("experiment: a tiny spec end to end, its table against a direct evalua
     in.push_back(held_out->get(i).at("input"));
     target.push_back(held_out->get(i).at("target"));
   }
-  const double noop = eval::psnr_per_image(torch::stack(in), torch::stack(target)).clamp_max(eval::kPsnrCap).mean().item<double>();
+  const double noop = metrics::psnr_per_image(torch::stack(in), torch::stack(target)).clamp_max(metrics::kPsnrCap).mean().item<double>();
   CHECK(result.cells.at("no_op").at("psnr").value.mean == Approx(noop));
   CHECK(result.cells.at("no_op").at("psnr").value.std == Approx(0.0).margin(1e-12));
 

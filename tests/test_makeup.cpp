@@ -5,8 +5,8 @@
 #include <facegan/data/image.hpp>
 #include <facegan/data/makeup_pairs.hpp>
 #include <facegan/data/warp.hpp>
-#include <facegan/eval/metrics.hpp>
 #include <facegan/losses/histogram.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/makeup/makeup.hpp>
 #include <facegan/models/makeup/makeup_task.hpp>
 #include <facegan/train/checkpoint.hpp>
@@ -173,7 +173,7 @@ TEST_CASE("face areas are disjoint and cover the lips and eye makeup", "[makeup]
 TEST_CASE("rgb_to_lab matches cv::cvtColor, lab_to_rgb inverts it, Delta E is CIE76", "[makeup]") {
   torch::manual_seed(1);
   const torch::Tensor rgb = torch::rand({1, 3, 8, 8}) * 2 - 1;
-  const torch::Tensor lab = eval::rgb_to_lab(rgb);
+  const torch::Tensor lab = metrics::rgb_to_lab(rgb);
   cv::Mat m(8, 8, CV_32FC3);
   const torch::Tensor hwc = ((rgb[0] + 1) / 2).permute({1, 2, 0}).contiguous();
   std::memcpy(m.data, hwc.data_ptr<float>(), sizeof(float) * 8 * 8 * 3);
@@ -183,24 +183,24 @@ TEST_CASE("rgb_to_lab matches cv::cvtColor, lab_to_rgb inverts it, Delta E is CI
   // OpenCV interpolates the sRGB curve and the cube root from tables: a few tenths of a unit apart.
   CHECK((lab[0] - ref).abs().max().item<float>() < 0.3f);
   CHECK((lab[0] - ref).abs().mean().item<float>() < 0.1f);
-  CHECK((eval::lab_to_rgb(lab) - rgb).abs().max().item<float>() < 1e-3f);
+  CHECK((metrics::lab_to_rgb(lab) - rgb).abs().max().item<float>() < 1e-3f);
   // Delta E of pure red vs pure green (CIE76, known value ~170.6 for L*a*b* D65).
   torch::Tensor red = torch::full({1, 3, 2, 2}, -1.0), green = torch::full({1, 3, 2, 2}, -1.0);
   red.select(1, 0).fill_(1.0);
   green.select(1, 1).fill_(1.0);
   const torch::Tensor mask = torch::ones({1, 2, 2});
-  const double de = eval::delta_e_per_image(red, green, mask)[0].item<double>();
-  const torch::Tensor lr = eval::rgb_to_lab(red)[0].select(1, 0).select(1, 0), lg = eval::rgb_to_lab(green)[0].select(1, 0).select(1, 0);
+  const double de = metrics::delta_e_per_image(red, green, mask)[0].item<double>();
+  const torch::Tensor lr = metrics::rgb_to_lab(red)[0].select(1, 0).select(1, 0), lg = metrics::rgb_to_lab(green)[0].select(1, 0).select(1, 0);
   CHECK(de == Approx((lr - lg).pow(2).sum().sqrt().item<double>()).epsilon(1e-5));
   CHECK(de == Approx(170.6).margin(1.0));
-  CHECK(std::isnan(eval::delta_e_per_image(red, green, torch::zeros({1, 2, 2}))[0].item<double>()));
+  CHECK(std::isnan(metrics::delta_e_per_image(red, green, torch::zeros({1, 2, 2}))[0].item<double>()));
   // Masked PSNR only sees the mask: differences outside it do not count.
   torch::Tensor b = red.clone();
   b[0][1][0][0] = 0.0;
   torch::Tensor m2 = torch::ones({1, 2, 2});
   m2[0][0][0] = 0;
-  CHECK(std::isinf(eval::masked_psnr_per_image(red, b, m2)[0].item<double>()));
-  CHECK(eval::masked_psnr_per_image(red, b, torch::ones({1, 2, 2}))[0].item<double>() ==
+  CHECK(std::isinf(metrics::masked_psnr_per_image(red, b, m2)[0].item<double>()));
+  CHECK(metrics::masked_psnr_per_image(red, b, torch::ones({1, 2, 2}))[0].item<double>() ==
         Approx(-10 * std::log10(0.25 / 12)).epsilon(1e-9));
 }
 
@@ -210,12 +210,12 @@ TEST_CASE("Reinhard transfer moves the region's Lab statistics onto the referenc
   torch::Tensor sm = torch::zeros({16, 16}, torch::kUInt8), rm = torch::zeros({16, 16}, torch::kUInt8);
   sm.narrow(0, 2, 6).fill_(1);
   rm.narrow(1, 5, 8).fill_(1);
-  const torch::Tensor out = eval::reinhard_transfer(src, ref, sm, rm);
-  const torch::Tensor lo = eval::rgb_to_lab(out).masked_select(sm.to(torch::kBool)).view({3, -1});
-  const torch::Tensor lr = eval::rgb_to_lab(ref).masked_select(rm.to(torch::kBool)).view({3, -1});
+  const torch::Tensor out = metrics::reinhard_transfer(src, ref, sm, rm);
+  const torch::Tensor lo = metrics::rgb_to_lab(out).masked_select(sm.to(torch::kBool)).view({3, -1});
+  const torch::Tensor lr = metrics::rgb_to_lab(ref).masked_select(rm.to(torch::kBool)).view({3, -1});
   CHECK((lo.mean(1) - lr.mean(1)).abs().max().item<float>() < 1.0f);
   CHECK(torch::equal(out.masked_select(~sm.to(torch::kBool)), src.masked_select(~sm.to(torch::kBool))));
-  CHECK(torch::equal(eval::reinhard_transfer(src, ref, torch::zeros({16, 16}), rm), src));
+  CHECK(torch::equal(metrics::reinhard_transfer(src, ref, torch::zeros({16, 16}), rm), src));
 }
 
 TEST_CASE("histogram_matched gives the reference's values in the source's rank order", "[makeup]") {

@@ -1,6 +1,7 @@
 // End-to-end tests of the Trainer on CPU: resume exactness (with prefetch threads and a transform),
 // a kill during a checkpoint save, the bf16 and fp16 AMP paths, the NaN stop, SIGINT, samples and
 // metrics output.
+#include <facegan/core/files.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/synthetic_pairs.hpp>
 #include <facegan/data/transforms.hpp>
@@ -237,7 +238,7 @@ TEST_CASE("kill-during-save child", "[.][train_child]") {
                .sample_every(0).checkpoint_every(2).distributed("off");
   torch::manual_seed(3);
   Trainer t(o, std::make_shared<ToyTask>(), std::make_shared<ToyData>(), data::LoaderOptions(4).prefetch_threads(1));
-  train::testing::kill_during_next_write(3000);
+  facegan::testing::kill_during_next_write(3000);
   t.fit();
   FAIL("the save of step 4 should have killed this process");
 }

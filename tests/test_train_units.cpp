@@ -1,5 +1,6 @@
 // Unit tests of the trainer's parts: schedules, EMA, loss scaler, autocast scopes, registries,
 // config errors, progress output, checkpoint files, the synthetic pairs data set.
+#include <facegan/core/files.hpp>
 #include <facegan/data/synthetic_pairs.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/amp.hpp>

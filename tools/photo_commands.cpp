@@ -49,7 +49,7 @@ class Outputs {
   void text(const std::string& path, std::string text) { files_.emplace_back(path, std::move(text)); }
   void write() const {
     for (const auto& [path, bytes] : files_) {
-      train::write_file_atomic(path, bytes);
+      write_file_atomic(path, bytes);
       std::printf("wrote %s\n", path.c_str());
     }
   }

@@ -4,6 +4,7 @@
 
 #include <facegan/core/config.hpp>
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/core/heap.hpp>
 #include <facegan/core/registry.hpp>
 #include <facegan/data/align.hpp>
@@ -22,7 +23,6 @@
 #include <facegan/data/transforms.hpp>
 #include <facegan/data/warp.hpp>
 #include <facegan/eval/identity_probe.hpp>
-#include <facegan/eval/metrics.hpp>
 #include <facegan/eval/report.hpp>
 #include <facegan/experiment/experiment.hpp>
 #include <facegan/experiment/scorers.hpp>
@@ -32,6 +32,7 @@
 #include <facegan/losses/loss.hpp>
 #include <facegan/losses/reconstruction.hpp>
 #include <facegan/losses/regularizers.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/blocks/architecture.hpp>
 #include <facegan/models/blocks/decoder.hpp>
 #include <facegan/models/blocks/encoders.hpp>

@@ -1,5 +1,7 @@
 #pragma once
-// The one builtin list of data set types. Each family's source file defines its register_* function.
+// The built-in list of data set types, declared here for dataset_registry() and defined by the
+// built-in registration (src/builtin/builtins.cpp), the one file that names every built-in
+// product. Each family's source file defines its register_* function.
 
 #include <facegan/data/dataset.hpp>
 

@@ -1,6 +1,6 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/eval/report.hpp>
-#include <facegan/train/checkpoint.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -328,7 +328,7 @@ std::string table_to_markdown(const ReportTable& t) {
 
 void write_table(const ReportTable& table, const std::string& path) {
   table_from_json(table_to_json(table), path);  // the same checks as reading it back
-  train::write_file_atomic(path, table_to_json(table).dump(2) + "\n");
+  write_file_atomic(path, table_to_json(table).dump(2) + "\n");
 }
 
 ReportTable read_table(const std::string& path) { return table_from_json(load_json_file(path), path); }
@@ -429,7 +429,7 @@ ReportSummary write_report(const std::string& root_text, const std::string& out_
        << "</p>\n<nav>";
   for (const auto& s : sections) page << "<a href=\"#" << s.id << "\">" << html_escape(s.title) << "</a>";
   page << "</nav>\n" << body.str() << "<script>" << kScript << "</script>\n</body></html>\n";
-  train::write_file_atomic(out_html, page.str());
+  write_file_atomic(out_html, page.str());
   return summary;
 }
 

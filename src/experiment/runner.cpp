@@ -1,9 +1,9 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/data/dataset.hpp>
-#include <facegan/eval/metrics.hpp>
 #include <facegan/experiment/experiment.hpp>
 #include <facegan/experiment/scorers.hpp>
-#include <facegan/train/checkpoint.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/train/pipeline.hpp>
 
 #include <ATen/Parallel.h>
@@ -101,7 +101,7 @@ std::optional<Cached> load_cached(const fs::path& file, const std::string& key) 
 }
 
 void save_cached(const fs::path& file, const std::string& key, const Cached& c) {
-  train::write_file_atomic(file.string(),
+  write_file_atomic(file.string(),
                            json{{"key", key}, {"parameters", c.parameters}, {"scores", scores_to_json(c.scores)}}.dump() + "\n");
 }
 
@@ -360,7 +360,7 @@ class Runner {
     ids.reserve(pool_->size());
     for (size_t i = 0; i < pool_->size(); ++i) ids.push_back(pool_->get(i).at(spec_.data.identity_key).item<int64_t>());
     try {
-      fold_of_ = eval::identity_folds(ids, spec_.data.folds, static_cast<uint64_t>(spec_.data.split_seed));
+      fold_of_ = metrics::identity_folds(ids, spec_.data.folds, static_cast<uint64_t>(spec_.data.split_seed));
     } catch (const std::invalid_argument& e) {
       throw ConfigError(std::string("spec.data.folds: ") + e.what());
     }
@@ -695,7 +695,7 @@ class Runner {
         std::vector<std::string> names = spec_.confusion.value("class_names", std::vector<std::string>{});
         const int64_t k = std::max<int64_t>(static_cast<int64_t>(names.size()),
                                             y.numel() ? std::max(y.max().item<int64_t>(), p.max().item<int64_t>()) + 1 : 0);
-        const torch::Tensor cm = eval::confusion_matrix(p, y, k);
+        const torch::Tensor cm = metrics::confusion_matrix(p, y, k);
         eval::ReportTable t;
         t.title = "Confusion matrix of " + label_of(variant) + ", summed over seeds and folds (rows: truth, columns: "
                   "prediction, % of row)";
@@ -725,7 +725,7 @@ class Runner {
       md << eval::table_to_markdown(result.tables[i]) << "\n";
     }
     const std::string md_file = (out / (spec_.name + ".md")).string();
-    train::write_file_atomic(md_file, md.str());
+    write_file_atomic(md_file, md.str());
     result.files.push_back(md_file);
 
     json cells = json::object();
@@ -744,7 +744,7 @@ class Runner {
                           {"data", data_note_}, {"cells", cells}, {"comparisons", comparisons},
                           {"parameters", parameters_}, {"seconds", seconds}, {"command", options_.command}};
     const std::string rfile = (out / (spec_.name + ".results.json")).string();
-    train::write_file_atomic(rfile, results.dump(2) + "\n");
+    write_file_atomic(rfile, results.dump(2) + "\n");
     result.files.push_back(rfile);
     out_ << md.str();
   }

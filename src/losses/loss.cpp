@@ -1,7 +1,6 @@
-#include <facegan/losses/adversarial.hpp>
+#include "builtin_losses.hpp"
+
 #include <facegan/losses/loss.hpp>
-#include <facegan/losses/reconstruction.hpp>
-#include <facegan/losses/regularizers.hpp>
 
 #include <cmath>
 #include <string>
@@ -24,18 +23,6 @@ void check_non_negative(double value, const char* key) {
     throw ConfigError(std::string(key) + ": expected a finite value >= 0, got " + json(value).dump());
   }
 }
-
-namespace {
-
-/// The builtin list: the one place that names every family, so nothing depends on static
-/// initialisation order or on the linker keeping self-registering objects.
-void register_builtin_losses(Registry<Loss>& registry) {
-  register_adversarial_losses(registry);
-  register_reconstruction_losses(registry);
-  register_regularizer_losses(registry);
-}
-
-}  // namespace
 
 Registry<Loss>& loss_registry() {
   static Registry<Loss> registry = [] {

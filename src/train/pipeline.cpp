@@ -1,6 +1,6 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/core/json_keys.hpp>
-#include <facegan/train/checkpoint.hpp>
 #include <facegan/train/pipeline.hpp>
 
 #include <algorithm>

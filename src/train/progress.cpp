@@ -1,5 +1,5 @@
 #include <facegan/core/error.hpp>
-#include <facegan/train/checkpoint.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/train/progress.hpp>
 
 #include <unistd.h>

@@ -1,32 +1,11 @@
+#include "builtin_tasks.hpp"
+
 #include <facegan/core/error.hpp>
-#include <facegan/models/derl/derl_task.hpp>
-#include <facegan/models/makeup/makeup_task.hpp>
-#include <facegan/models/open_set/open_set_task.hpp>
-#include <facegan/models/pix2pix/pix2pix_task.hpp>
 #include <facegan/train/task.hpp>
 
 #include <algorithm>
 
 namespace facegan::train {
-namespace {
-
-/// The builtin list of tasks: the one place that names every paper's task.
-void register_builtin_tasks(Registry<Task>& registry) {
-  models::register_pix2pix_task(registry);
-  models::register_derl_task(registry);
-  models::register_makeup_task(registry);
-  models::register_open_set_tasks(registry);
-}
-
-/// The builtin list of baselines, each registered by its paper beside its task.
-void register_builtin_baselines(Registry<Baseline>& registry) {
-  models::register_pix2pix_baselines(registry);
-  models::register_derl_baselines(registry);
-  models::register_makeup_baselines(registry);
-  models::register_open_set_baselines(registry);
-}
-
-}  // namespace
 
 Registry<Task>& task_registry() {
   static Registry<Task> registry = [] {

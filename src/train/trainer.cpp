@@ -1,4 +1,5 @@
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/train/checkpoint.hpp>
 #include <facegan/train/distributed.hpp>

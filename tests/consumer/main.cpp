@@ -1,4 +1,5 @@
-// Builds a pix2pix generator and a loss from the installed facegan package and runs one step.
+// Builds a pix2pix generator and a loss from the installed facegan package and runs one step; the
+// built-in tasks and data sets are registered in this static link without the program asking.
 #include <facegan/facegan.hpp>
 
 #include <iostream>
@@ -13,6 +14,13 @@ int main() {
     loss.backward();
     std::cout << "consumer: unet params " << facegan::models::count_parameters(*g) << ", l1 " << loss.item<double>()
               << std::endl;
+    // The registries fill themselves from src/builtin/builtins.cpp, which only a link-time
+    // reference from each registry accessor brings into this program.
+    if (!facegan::train::task_registry().contains("pix2pix") ||
+        !facegan::data::dataset_registry().contains("synthetic_pairs")) {
+      std::cerr << "consumer: the built-in tasks or data sets are not registered" << std::endl;
+      return 1;
+    }
     return loss.item<double>() > 0.0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "consumer: " << facegan::error_message(e) << std::endl;

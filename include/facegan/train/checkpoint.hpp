@@ -1,6 +1,6 @@
 #pragma once
-// Checkpoint files: atomic writes (temporary file, fsync, rename), discovery of the latest one and
-// retention of the last K. The content (networks, optimizers, EMA, RNG, loader, step) is assembled
+// Checkpoint files: written atomically (core/files.hpp), discovery of the latest one and retention
+// of the last K. The content (networks, optimizers, EMA, RNG, loader, step) is assembled
 // by the Trainer; see docs/training.md for the layout.
 
 #include <facegan/core/config.hpp>
@@ -33,11 +33,6 @@ std::vector<CheckpointFile> list_checkpoints(const std::string& dir);
 
 /// The checkpoint with the highest step in `dir`, if any.
 std::optional<CheckpointFile> latest_checkpoint(const std::string& dir);
-
-/// Writes `bytes` to `path` atomically: to `path + ".tmp"`, flushed to disk (fsync), then renamed
-/// over `path` and the folder synced. A crash at any point leaves either the old file or the new
-/// one, never a partial file under `path`. Creates the parent folder. CheckpointError on failure.
-void write_file_atomic(const std::string& path, const std::string& bytes);
 
 /// A checkpoint file opened for reading: its root archive and its "meta" object.
 struct OpenedCheckpoint {
@@ -86,12 +81,5 @@ void save_network_checkpoint(const std::string& path,
 /// Deletes all but the `keep` newest checkpoints of `dir` (keep <= 0 keeps all), and stale "*.tmp"
 /// files. Returns the paths removed.
 std::vector<std::string> prune_checkpoints(const std::string& dir, int64_t keep);
-
-namespace testing {
-/// Fault injection for the kill-during-save test: when >= 0, the next write_file_atomic() of more
-/// than `after_bytes` bytes sends SIGKILL to its own process after writing that many bytes of the
-/// temporary file.
-void kill_during_next_write(int64_t after_bytes);
-}  // namespace testing
 
 }  // namespace facegan::train

@@ -1,5 +1,5 @@
 #include <facegan/core/error.hpp>
-#include <facegan/eval/metrics.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/derl/derl_task.hpp>
 #include <facegan/train/checkpoint.hpp>
 
@@ -266,7 +266,7 @@ json DeRLTask::evaluate(const data::Dataset& dataset, const train::EvalContext& 
   const int64_t n = valid.sum().item<int64_t>();
   if (n == 0) return json{{"samples", 0}};
   const int64_t k = static_cast<int64_t>(options_.classes.size());
-  const torch::Tensor cm = eval::confusion_matrix(scores.at("prediction").masked_select(valid).to(torch::kLong),
+  const torch::Tensor cm = metrics::confusion_matrix(scores.at("prediction").masked_select(valid).to(torch::kLong),
                                                   label.masked_select(valid).to(torch::kLong), k);
   json confusion = json::array();
   for (int64_t t = 0; t < k; ++t) {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <cstring>
 #include <facegan/core/error.hpp>
+#include <facegan/core/files.hpp>
 #include <facegan/models/interop/state_dict.hpp>
-#include <facegan/train/checkpoint.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -566,7 +566,7 @@ void write_state_dict(const std::string& path, const StateDict& tensors) {
   } catch (const std::exception& e) {
     throw CheckpointError("cannot write state dict " + path + ": " + error_message(e));
   }
-  train::write_file_atomic(path, bytes);
+  write_file_atomic(path, bytes);
 }
 
 }  // namespace facegan::models

@@ -2,7 +2,7 @@
 // pairs as the trained model (docs/makeup.md lists them beside the model).
 #include <facegan/core/error.hpp>
 #include <facegan/data/face_areas.hpp>
-#include <facegan/eval/metrics.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/makeup/makeup_task.hpp>
 
 namespace facegan::models {
@@ -24,10 +24,10 @@ torch::Tensor tone_matched_paste(const data::Batch& b, int64_t i) {
   const torch::Tensor areas = std::get<0>(b.at("source_areas")[i].max(0)) != 0;
   const torch::Tensor skin = (b.at("source_mask")[i] == static_cast<int>(data::Region::kSkin)) & ~areas;
   if (skin.sum().item<int64_t>() == 0) return x.clone();
-  const torch::Tensor lx = eval::rgb_to_lab(x), lw = eval::rgb_to_lab(w);
+  const torch::Tensor lx = metrics::rgb_to_lab(x), lw = metrics::rgb_to_lab(w);
   const torch::Tensor shift = lx.masked_select(skin.unsqueeze(0)).view({3, -1}).mean(1) -
                               lw.masked_select(skin.unsqueeze(0)).view({3, -1}).mean(1);
-  const torch::Tensor moved = eval::lab_to_rgb(lw + shift.view({3, 1, 1})).to(x.scalar_type());
+  const torch::Tensor moved = metrics::lab_to_rgb(lw + shift.view({3, 1, 1})).to(x.scalar_type());
   return torch::where(areas.unsqueeze(0), moved, x);
 }
 
@@ -35,7 +35,7 @@ torch::Tensor tone_matched_paste(const data::Batch& b, int64_t i) {
 torch::Tensor reinhard(const data::Batch& b, int64_t i) {
   torch::Tensor out = b.at("source")[i].clone();
   for (int64_t a = 0; a < data::kNumFaceAreas; ++a) {
-    out = eval::reinhard_transfer(out, b.at("reference")[i], b.at("source_areas")[i][a], b.at("reference_areas")[i][a]);
+    out = metrics::reinhard_transfer(out, b.at("reference")[i], b.at("source_areas")[i][a], b.at("reference_areas")[i][a]);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/data/dataset.hpp>
-#include <facegan/eval/metrics.hpp>
 #include <facegan/losses/histogram.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/makeup/makeup_task.hpp>
 
 #include <cmath>
@@ -195,15 +195,15 @@ std::map<std::string, torch::Tensor> makeup_scores(const data::Batch& batch, con
   const torch::Tensor makeup = batch.at("source_makeup_mask") != 0;
   const torch::Tensor areas = batch.at("source_areas") != 0;
   std::map<std::string, torch::Tensor> s;
-  s["face_psnr"] = eval::masked_psnr_per_image(out, target, face).clamp_max(eval::kPsnrCap);
-  s["delta_e_eyes"] = eval::delta_e_per_image(out, target, areas.select(1, 0) & makeup);
-  s["delta_e_lips"] = eval::delta_e_per_image(out, target, areas.select(1, 1) & makeup);
-  s["delta_e_cheeks"] = eval::delta_e_per_image(out, target, areas.select(1, 2) & makeup);
-  s["identity_psnr"] = eval::masked_psnr_per_image(out, target, face & ~makeup).clamp_max(eval::kPsnrCap);
+  s["face_psnr"] = metrics::masked_psnr_per_image(out, target, face).clamp_max(metrics::kPsnrCap);
+  s["delta_e_eyes"] = metrics::delta_e_per_image(out, target, areas.select(1, 0) & makeup);
+  s["delta_e_lips"] = metrics::delta_e_per_image(out, target, areas.select(1, 1) & makeup);
+  s["delta_e_cheeks"] = metrics::delta_e_per_image(out, target, areas.select(1, 2) & makeup);
+  s["identity_psnr"] = metrics::masked_psnr_per_image(out, target, face & ~makeup).clamp_max(metrics::kPsnrCap);
   if (removal.defined()) {
-    s["removal_psnr"] = eval::masked_psnr_per_image(removal.to(torch::kFloat), batch.at("reference_bare").to(torch::kFloat),
+    s["removal_psnr"] = metrics::masked_psnr_per_image(removal.to(torch::kFloat), batch.at("reference_bare").to(torch::kFloat),
                                                     face_pixels(batch.at("reference_mask")))
-                            .clamp_max(eval::kPsnrCap);
+                            .clamp_max(metrics::kPsnrCap);
   }
   return s;
 }

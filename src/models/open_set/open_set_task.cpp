@@ -1,5 +1,5 @@
 #include <facegan/core/error.hpp>
-#include <facegan/eval/metrics.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/open_set/open_set_task.hpp>
 #include <facegan/train/checkpoint.hpp>
 
@@ -285,7 +285,7 @@ train::SampleScores OpenSetTask::score_batch(const data::Batch& batch, const tra
   const torch::Tensor rec = (out - xa).abs().flatten(1).mean(1).to(torch::kCPU, torch::kFloat64);
   train::SampleScores s{{"reconstruction_l1", torch::where(same, rec, torch::full_like(rec, std::nan("")))}};
   if (batch.tensors.count("target") != 0) {
-    for (auto& [name, t] : eval::fidelity_per_image(out, batch.at("target"))) s[name] = t.cpu();
+    for (auto& [name, t] : metrics::fidelity_per_image(out, batch.at("target"))) s[name] = t.cpu();
   }
   return s;
 }

@@ -1,5 +1,5 @@
 #include <facegan/core/error.hpp>
-#include <facegan/eval/metrics.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/pix2pix/pix2pix_task.hpp>
 
 #include <cmath>
@@ -88,7 +88,7 @@ train::Outputs Pix2PixTask::predict(const data::Batch& batch) {
 }
 
 train::SampleScores Pix2PixTask::score_batch(const data::Batch& batch, const train::Outputs& outputs) {
-  return eval::fidelity_per_image(train::output_at(outputs, "output"), batch.at(options_.target_key));
+  return metrics::fidelity_per_image(train::output_at(outputs, "output"), batch.at(options_.target_key));
 }
 
 void register_pix2pix_task(Registry<train::Task>& registry) {

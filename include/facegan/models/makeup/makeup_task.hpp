@@ -159,7 +159,7 @@ class MakeupTask : public train::Task {
 /// area intersected with x's makeup mask; NaN where empty), "identity_psnr" (transfer vs target
 /// over face pixels outside the makeup mask: makeup cannot change them) and, when `removal` is
 /// defined, "removal_psnr" (removal vs reference_bare over y's face pixels). PSNRs are capped at
-/// eval::kPsnrCap. batch: a synthetic_makeup batch.
+/// metrics::kPsnrCap. batch: a synthetic_makeup batch.
 std::map<std::string, torch::Tensor> makeup_scores(const data::Batch& batch, const torch::Tensor& transfer,
                                                    const torch::Tensor& removal = {});
 

@@ -74,7 +74,7 @@ class Pix2PixTask : public train::Task {
   train::NamedImages samples(const data::Batch& batch) override;
   /// {"output": G(input)}.
   train::Outputs predict(const data::Batch& batch) override;
-  /// eval::fidelity_per_image of outputs["output"] against the target: "l1" (mean |G(x) - y| on
+  /// metrics::fidelity_per_image of outputs["output"] against the target: "l1" (mean |G(x) - y| on
   /// [-1, 1]), "psnr" (dB, capped), "ssim"; evaluate() reports their means and "samples".
   train::SampleScores score_batch(const data::Batch& batch, const train::Outputs& outputs) override;
 

@@ -1,6 +1,8 @@
 #pragma once
 // Evaluation metrics shared by every paper: image fidelity (PSNR, SSIM), classification
 // (accuracy, confusion matrix) and the person-independent k-fold split of facial-expression studies.
+// A leaf of the lowest layer (beside core/): it depends on torch alone, so that papers' tasks, the
+// probes of eval/ and the experiment runner can all score with it.
 
 #include <torch/torch.h>
 
@@ -9,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace facegan::eval {
+namespace facegan::metrics {
 
 /// Peak signal-to-noise ratio per image, in dB, of images in [-1, 1] measured on the [0, 1] range
 /// (the convention of image-translation papers): PSNR = 10 log10(1 / MSE), MSE over C, H, W.
@@ -88,4 +90,4 @@ torch::Tensor masked_psnr_per_image(const torch::Tensor& a, const torch::Tensor&
 torch::Tensor reinhard_transfer(const torch::Tensor& source, const torch::Tensor& reference,
                                 const torch::Tensor& source_mask, const torch::Tensor& reference_mask);
 
-}  // namespace facegan::eval
+}  // namespace facegan::metrics

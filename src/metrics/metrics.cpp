@@ -1,4 +1,4 @@
-#include <facegan/eval/metrics.hpp>
+#include <facegan/metrics/metrics.hpp>
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace facegan::eval {
+namespace facegan::metrics {
 namespace {
 
 /// Both images as float64 [N, C, H, W] on the [0, 1] range.
@@ -252,4 +252,4 @@ torch::Tensor reinhard_transfer(const torch::Tensor& source, const torch::Tensor
   return torch::where(sm.unsqueeze(0), moved, source);
 }
 
-}  // namespace facegan::eval
+}  // namespace facegan::metrics
