@@ -2,6 +2,7 @@
 // checkpoint), `export` (a checkpoint's network as a state dict) and `infer translate` (a pix2pix
 // generator on an image).
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <facegan/facegan.hpp>
 
@@ -64,13 +65,7 @@ int run_export(const ExportArgs& a) {
 }
 
 int run_translate(const TranslateArgs& a) {
-  torch::Device device = torch::kCPU;
-  try {
-    device = torch::Device(a.device);
-  } catch (const std::exception&) {
-    throw ConfigError("--device: '" + a.device + "' is not a device (cpu, cuda, cuda:1)");
-  }
-  const auto model = models::Pix2Pix::load(a.checkpoint, device, a.size);
+  const auto model = models::Pix2Pix::load(a.checkpoint, parse_device(a.device), a.size);
   const cv::Mat image = cv::imread(a.image, cv::IMREAD_COLOR);
   if (image.empty()) throw DataError("cannot read image " + a.image);
   const auto parent = fs::path(a.out).parent_path();

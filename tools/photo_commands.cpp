@@ -2,6 +2,7 @@
 // ordinary photos through data/face_pipeline.hpp (detect, align to the run's template, run the
 // model, paste back), with --no-detect keeping the aligned-crop behaviour.
 #include "commands.hpp"
+#include "options.hpp"
 
 #include <facegan/facegan.hpp>
 #include <facegan/data/face_detector.hpp>
@@ -66,14 +67,6 @@ struct DetectArgs {
   std::string out;
   PhotoArgs options;
 };
-
-torch::Device parse_device(const std::string& text) {
-  try {
-    return torch::Device(text);
-  } catch (const std::exception&) {
-    throw ConfigError("--device: '" + text + "' is not a device (cpu, cuda, cuda:1)");
-  }
-}
 
 /// An aligned crop given as it is (--no-detect).
 cv::Mat read_crop(const std::string& path) {
