@@ -242,6 +242,11 @@ TEST_CASE("progress in non-terminal mode writes plain lines", "[train]") {
   b.update(4, {{"d", 1.0}});
   b.finish();
   CHECK(bar.str().find('\r') != std::string::npos);
+
+  std::ostringstream labelled;
+  Progress l(labelled, ProgressMode::kLines, 0, 3, 3);
+  l.label("pack").update(3, {});
+  CHECK_THAT(labelled.str(), Catch::StartsWith("pack 3/3 100.0%"));
 }
 
 TEST_CASE("checkpoint files: atomic write, discovery ignores .tmp, pruning keeps the newest", "[train]") {

@@ -1,18 +1,37 @@
-#include "cmd_experiment.hpp"
+// `facegan experiment`: every variant of a spec for every seed (and fold), its baselines, and the
+// table of paired comparisons (docs/experiments.md).
+#include "commands.hpp"
 
 #include <facegan/core/error.hpp>
 #include <facegan/experiment/experiment.hpp>
-#include <facegan/train/pipeline.hpp>
-#include <facegan/train/trainer.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
 namespace facegan::cli {
 namespace {
+
+/// Arguments of `facegan experiment`.
+struct ExperimentArgs {
+  std::string spec;
+  std::vector<std::string> sets;
+  /// Overrides of the spec itself ("data.folds=2").
+  std::vector<std::string> spec_sets;
+  std::string seeds;
+  /// Only these folds, e.g. "0,1" (tuning on part of the folds).
+  std::string folds;
+  std::string out;
+  std::string split = "held_out";
+  std::vector<std::string> only;
+  int64_t threads = 0;
+  bool validate_only = false;
+};
 
 /// A comma-separated list of integers given to `flag` (--seeds, --folds).
 std::vector<int64_t> parse_integers(const std::string& flag, const std::string& text) {
@@ -31,27 +50,7 @@ std::vector<int64_t> parse_integers(const std::string& flag, const std::string& 
   return values;
 }
 
-int finish(const train::TrainResult& r) {
-  std::printf("%s at step %lld; last checkpoint %s\n", enum_to_string(r.status).c_str(), static_cast<long long>(r.step),
-              r.checkpoint.empty() ? "none" : r.checkpoint.c_str());
-  return r.status == train::RunStatus::kCompleted ? 0 : 130;
-}
-
-int run_config(const json& config) {
-  if (!train::is_pipeline(config)) return finish(train::Trainer::from_config(config)->fit());
-  train::validate_pipeline(config);
-  const train::PipelineRun run = train::run_pipeline(config);
-  for (const auto& s : run.stages) std::printf("stage %s: checkpoint %s\n", s.name.c_str(), s.checkpoint.c_str());
-  if (run.status == train::RunStatus::kInterrupted) {
-    std::printf("interrupted in stage %s; continue with `facegan resume --run %s`\n", run.stages.back().name.c_str(),
-                config.value("trainer", json::object()).value("out_dir", std::string("runs/pipeline")).c_str());
-    return 130;
-  }
-  return 0;
-}
-
-}  // namespace
-
+/// Runs an experiment spec; returns the exit status (130 when interrupted).
 int run_experiment(const ExperimentArgs& args, const std::string& command_line) {
   json raw = load_json_file(args.spec);
   apply_overrides(raw, args.spec_sets);
@@ -79,37 +78,32 @@ int run_experiment(const ExperimentArgs& args, const std::string& command_line) 
   return 0;
 }
 
-int train_config(const std::string& config_path, const std::vector<std::string>& sets) {
-  json config = load_json_file(config_path);
-  apply_overrides(config, sets);
-  return run_config(config);
-}
+}  // namespace
 
-int resume_run(const std::string& run_dir, const std::vector<std::string>& sets) {
-  const fs::path pipeline = fs::path(run_dir) / "pipeline.json";
-  if (fs::exists(pipeline)) {
-    json config = load_json_file(pipeline.string());
-    config["trainer"]["out_dir"] = run_dir;
-    apply_overrides(config, sets);
-    return run_config(config);
-  }
-  json config = run_folder_config(run_dir, sets);
-  config["trainer"]["resume"] = "auto";
-  return run_config(config);
-}
-
-json run_folder_config(const std::string& run_dir, const std::vector<std::string>& sets) {
-  const fs::path path = fs::path(run_dir) / "config.json";
-  if (!fs::exists(path)) {
-    throw ConfigError(run_dir + " is not a run folder of `facegan train` (no pipeline.json or config.json)");
-  }
-  json config = load_json_file(path.string());
-  if (!config.contains("data")) {
-    throw ConfigError(path.string() + " holds no \"data\" section: the run was not started by `facegan train`");
-  }
-  config["trainer"]["out_dir"] = run_dir;
-  apply_overrides(config, sets);
-  return config;
+void add_experiment_command(CLI::App& app, Invocation& invocation) {
+  auto args = std::make_shared<ExperimentArgs>();
+  auto* experiment = app.add_subcommand(
+      "experiment", "Run an experiment spec: every variant for every seed (and fold), its baselines, and a table of "
+                    "mean ± std with paired 95% intervals (configs/experiments/, docs/experiments.md)");
+  experiment->add_option("--spec", args->spec, "Experiment spec (JSON)")->required()->check(CLI::ExistingFile);
+  experiment->add_option("--set", args->sets,
+                         "Overrides of every variant's config, applied last, e.g. --set stages.classify.trainer.steps=50");
+  experiment->add_option("--spec-set", args->spec_sets,
+                         "Overrides of the spec itself, e.g. --spec-set data.folds=2 --spec-set data.pool.num_samples=600");
+  experiment->add_option("--seeds", args->seeds, "Seeds instead of the spec's, e.g. --seeds 1,2,3");
+  experiment->add_option("--folds", args->folds,
+                         "Only these folds of a folds protocol, e.g. --folds 0,1 (tuning on part of the folds)");
+  experiment->add_option("--out", args->out, "Output folder (default runs/experiments/<name>)");
+  experiment->add_option("--split", args->split,
+                         "held_out (the table) or selection (training identities: for choosing settings)")
+      ->check(CLI::IsMember({"held_out", "selection"}));
+  experiment->add_option("--only", args->only, "Only these variants (comma-separated names)")->delimiter(',');
+  experiment->add_option("--threads", args->threads, "Intra-op threads of every run (0: the configs' own)")
+      ->check(CLI::NonNegativeNumber);
+  experiment->add_flag("--validate", args->validate_only,
+                       "Only check the spec (every variant's configs, baselines, data, scorers) and exit");
+  on_run(experiment, invocation, args,
+         [&invocation](const ExperimentArgs& a) { return run_experiment(a, invocation.command_line); });
 }
 
 }  // namespace facegan::cli

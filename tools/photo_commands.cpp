@@ -1,4 +1,8 @@
-#include "photo_commands.hpp"
+// The photo side of the `facegan` command: `facegan detect`, and `facegan infer <operation>` on
+// ordinary photos through data/face_pipeline.hpp (detect, align to the run's template, run the
+// model, paste back), with --no-detect keeping the aligned-crop behaviour.
+#include "commands.hpp"
+#include "options.hpp"
 
 #include <facegan/facegan.hpp>
 #include <facegan/data/face_detector.hpp>
@@ -16,13 +20,53 @@ namespace {
 
 namespace fs = std::filesystem;
 
-torch::Device parse_device(const std::string& text) {
-  try {
-    return torch::Device(text);
-  } catch (const std::exception&) {
-    throw ConfigError("--device: '" + text + "' is not a device (cpu, cuda, cuda:1)");
-  }
-}
+/// Arguments of `facegan infer <operation>`.
+struct InferArgs {
+  std::string checkpoint;
+  std::string image;
+  std::string out;
+  std::string device = "cpu";
+  int64_t size = 0;
+};
+
+/// Arguments of `facegan infer transfer/remove` beside InferArgs.
+struct MakeupArgs {
+  std::string landmarks;
+  std::string reference;
+  std::string reference_landmarks;
+  double intensity = 1.0;
+  std::vector<std::string> regions;
+};
+
+/// The photo options of every infer operation and of `detect`.
+struct PhotoArgs {
+  /// Which faces of the (target) photo: all, largest or a number (`facegan detect` numbers them).
+  std::string face = "all";
+  /// The other photo's face (mix: the identity photo's; transfer: the reference's).
+  std::string other_face = "largest";
+  /// The inputs are crops aligned like the training data (the behaviour before the pipeline).
+  bool no_detect = false;
+  /// neutralize, classify, mix: the photo's 68 landmarks, given instead of detected (mix: the
+  /// identity photo's). transfer and remove keep theirs in MakeupArgs.
+  std::string landmarks;
+  /// mix: the attribute photo's landmarks file.
+  std::string other_landmarks;
+  std::string landmark_model;
+  int64_t min_face = 40;
+  int64_t upsample = 0;
+  int64_t detect_max_side = 1600;
+  double detect_threshold = 0.25;
+};
+
+/// Which infer operation add_photo_options() equips.
+enum class PhotoOperation { kNeutralize, kClassify, kMix, kTransfer, kRemove };
+
+/// Arguments of `facegan detect`.
+struct DetectArgs {
+  std::string photo;
+  std::string out;
+  PhotoArgs options;
+};
 
 /// An aligned crop given as it is (--no-detect).
 cv::Mat read_crop(const std::string& path) {
@@ -136,8 +180,10 @@ std::string sibling_json(const std::string& image_path) {
   return fs::path(image_path).replace_extension(".json").string();
 }
 
-}  // namespace
-
+/// Adds --face, --no-detect and the detector options to an infer operation, and the options each
+/// operation has of its own: --landmarks (neutralize, classify, mix), --attribute-landmarks and
+/// --identity-face (mix), --reference-face (transfer), --out (classify: annotated image + JSON).
+/// transfer and remove declare --landmarks themselves (their meaning predates the pipeline).
 void add_photo_options(CLI::App* op, PhotoOperation operation, PhotoArgs& photo, InferArgs& infer) {
   const bool mix = operation == PhotoOperation::kMix;
   op->add_option("--face", photo.face,
@@ -188,25 +234,8 @@ void add_photo_options(CLI::App* op, PhotoOperation operation, PhotoArgs& photo,
                  "lower finds more");
 }
 
-CLI::App* add_detect_command(CLI::App& app, DetectArgs& args) {
-  auto* detect = app.add_subcommand(
-      "detect", "Find the faces of a photo: DIR/<name>.json (boxes, 68 landmarks), DIR/<name>.png (annotated), "
-                "DIR/<name>_face<N>.pts (for --landmarks)");
-  detect->add_option("photo", args.photo, "A photo (JPEG, PNG, ...; EXIF orientation honoured)")->required();
-  detect->add_option("--out", args.out, "Output folder")->required();
-  detect->add_option("--landmark-model", args.options.landmark_model,
-                     "dlib's shape_predictor_68_face_landmarks.dat (default: $FACEGAN_LANDMARK_MODEL, else " +
-                         data::default_landmark_model() + ")");
-  detect->add_option("--upsample", args.options.upsample, "Double the photo 0-2 times for detection")
-      ->check(CLI::Range(0, 2));
-  detect->add_option("--detect-max-side", args.options.detect_max_side,
-                     "Detection scans a copy at most this many pixels long (0: full size)")
-      ->check(CLI::NonNegativeNumber);
-  detect->add_option("--detect-threshold", args.options.detect_threshold,
-                     "Added to dlib's HOG threshold (dlib: 0): higher drops weak detections, lower finds more");
-  return detect;
-}
-
+/// `facegan detect`: DIR/<stem>.json (boxes, scores, 68 landmarks), DIR/<stem>.png (annotated)
+/// and DIR/<stem>_face<N>.pts per face (for --landmarks).
 int run_detect(const DetectArgs& args) {
   const data::FacePipeline pipeline = make_pipeline(args.options, true, true);
   const cv::Mat photo = data::read_photo(args.photo);
@@ -374,5 +403,128 @@ int run_remove(const InferArgs& a, const MakeupArgs& m, const PhotoArgs& p) {
   }));
   return 0;
 }
+
+/// The arguments of every infer operation: one object, as only one operation runs.
+struct InferOperationArgs {
+  InferArgs infer;
+  PhotoArgs photo;
+  MakeupArgs makeup;
+  /// mix: the photo whose faces get the identity.
+  std::string attribute;
+};
+
+/// The options every infer operation has: --checkpoint, --out (when it writes an image), --device
+/// and --size (when it resizes).
+void add_common_options(CLI::App* op, InferArgs& args, bool writes_image, bool resizes) {
+  op->add_option("--checkpoint", args.checkpoint, "A checkpoint of a run (runs/.../checkpoints/ckpt_*.pt)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  if (writes_image) op->add_option("--out", args.out, "Output image file (.png, .jpg)")->required();
+  op->add_option("--device", args.device, "cpu, cuda or cuda:N");
+  if (resizes) {
+    op->add_option("--size", args.size,
+                   "Side of the face crop the network sees (default: the training size from the run's config; "
+                   "--no-detect: resize inputs to SIZE x SIZE, 0 = as they are, and outputs back)");
+  }
+}
+
+}  // namespace
+
+void add_infer_command(CLI::App& app, Invocation& invocation) {
+  auto* infer = app.add_subcommand(
+      "infer", "Run a trained model on photos: each face is detected, aligned, edited and pasted back "
+               "(--no-detect: on face crops aligned like the training data)");
+  infer->require_subcommand(1);
+  auto shared = std::make_shared<InferOperationArgs>();
+  InferArgs& infer_args = shared->infer;
+  PhotoArgs& photo_args = shared->photo;
+  MakeupArgs& makeup_args = shared->makeup;
+
+  auto* neutralize = infer->add_subcommand("neutralize", "DeRL stage 1: the same face with a neutral expression");
+  neutralize->add_option("--image", infer_args.image, "Photo (or aligned crop with --no-detect)")->required()->check(
+      CLI::ExistingFile);
+  add_common_options(neutralize, infer_args, true, true);
+  add_photo_options(neutralize, PhotoOperation::kNeutralize, photo_args, infer_args);
+  on_run(neutralize, invocation, shared, [](const InferOperationArgs& a) { return run_neutralize(a.infer, a.photo); });
+
+  auto* classify = infer->add_subcommand("classify", "DeRL stage 2: expression probabilities of a face (JSON)");
+  classify->add_option("--image", infer_args.image, "Photo (or aligned crop with --no-detect)")->required()->check(
+      CLI::ExistingFile);
+  add_common_options(classify, infer_args, false, true);
+  add_photo_options(classify, PhotoOperation::kClassify, photo_args, infer_args);
+  on_run(classify, invocation, shared, [](const InferOperationArgs& a) { return run_classify(a.infer, a.photo); });
+
+  auto* mix = infer->add_subcommand(
+      "mix", "Open-set synthesis (Bao et al.): the identity of one face with the pose, expression, light and "
+             "background of another");
+  mix->add_option("--image", infer_args.image, "The photo whose face's identity is kept")->required()->check(
+      CLI::ExistingFile);
+  mix->add_option("--attribute", shared->attribute,
+                  "The photo whose faces get that identity (pose, expression, light kept)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  add_common_options(mix, infer_args, true, false);
+  add_photo_options(mix, PhotoOperation::kMix, photo_args, infer_args);
+  on_run(mix, invocation, shared,
+         [](const InferOperationArgs& a) { return run_mix(a.infer, a.attribute, a.photo); });
+
+  auto* transfer = infer->add_subcommand(
+      "transfer", "PairedCycleGAN: the source face wearing the reference's makeup (images of the training size)");
+  transfer->add_option("--image,--source", infer_args.image, "Source photo (bare face)")->required()->check(
+      CLI::ExistingFile);
+  transfer->add_option("--landmarks", makeup_args.landmarks, "Source's 68 landmarks (.pts, or 'x y' lines; "
+                                                             "`facegan detect` and `facegan render` write them): "
+                                                             "instead of detecting; required with --no-detect")
+      ->check(CLI::ExistingFile);
+  transfer->add_option("--reference", makeup_args.reference, "Reference photo (face wearing makeup)")->required()->check(
+      CLI::ExistingFile);
+  transfer->add_option("--reference-landmarks", makeup_args.reference_landmarks,
+                       "Reference's 68 landmarks: instead of detecting; required with --no-detect")
+      ->check(CLI::ExistingFile);
+  transfer->add_option("--intensity", makeup_args.intensity, "Makeup strength in [0, 1] (0 returns the source)")
+      ->check(CLI::Range(0.0, 1.0));
+  transfer->add_option("--regions", makeup_args.regions, "Areas to transfer: eyes, lips, skin (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"eyes", "lips", "skin"}));
+  add_common_options(transfer, infer_args, true, false);
+  add_photo_options(transfer, PhotoOperation::kTransfer, photo_args, infer_args);
+  on_run(transfer, invocation, shared,
+         [](const InferOperationArgs& a) { return run_transfer(a.infer, a.makeup, a.photo); });
+
+  auto* remove = infer->add_subcommand("remove", "PairedCycleGAN: the face without its makeup");
+  remove->add_option("--image", infer_args.image, "Photo of a face wearing makeup")->required()->check(
+      CLI::ExistingFile);
+  remove->add_option("--landmarks", makeup_args.landmarks,
+                     "Its 68 landmarks (.pts): instead of detecting; required with --no-detect")
+      ->check(CLI::ExistingFile);
+  add_common_options(remove, infer_args, true, false);
+  add_photo_options(remove, PhotoOperation::kRemove, photo_args, infer_args);
+  on_run(remove, invocation, shared,
+         [](const InferOperationArgs& a) { return run_remove(a.infer, a.makeup, a.photo); });
+
+  add_translate_operation(*infer, invocation);
+}
+
+void add_detect_command(CLI::App& app, Invocation& invocation) {
+  auto shared = std::make_shared<DetectArgs>();
+  DetectArgs& args = *shared;
+  auto* detect = app.add_subcommand(
+      "detect", "Find the faces of a photo: DIR/<name>.json (boxes, 68 landmarks), DIR/<name>.png (annotated), "
+                "DIR/<name>_face<N>.pts (for --landmarks)");
+  detect->add_option("photo", args.photo, "A photo (JPEG, PNG, ...; EXIF orientation honoured)")->required();
+  detect->add_option("--out", args.out, "Output folder")->required();
+  detect->add_option("--landmark-model", args.options.landmark_model,
+                     "dlib's shape_predictor_68_face_landmarks.dat (default: $FACEGAN_LANDMARK_MODEL, else " +
+                         data::default_landmark_model() + ")");
+  detect->add_option("--upsample", args.options.upsample, "Double the photo 0-2 times for detection")
+      ->check(CLI::Range(0, 2));
+  detect->add_option("--detect-max-side", args.options.detect_max_side,
+                     "Detection scans a copy at most this many pixels long (0: full size)")
+      ->check(CLI::NonNegativeNumber);
+  detect->add_option("--detect-threshold", args.options.detect_threshold,
+                     "Added to dlib's HOG threshold (dlib: 0): higher drops weak detections, lower finds more");
+  on_run(detect, invocation, shared, run_detect);
+}
+
 
 }  // namespace facegan::cli

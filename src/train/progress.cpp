@@ -41,8 +41,8 @@ std::string Progress::status_line(int64_t step, const std::map<std::string, doub
   const double pct = total_ > 0 ? 100.0 * static_cast<double>(step) / static_cast<double>(total_) : 100.0;
   const double r = rate(step);
   char head[160];
-  std::snprintf(head, sizeof head, "step %lld/%lld %5.1f%% %.2f it/s eta %s", static_cast<long long>(step),
-                static_cast<long long>(total_), pct, r,
+  std::snprintf(head, sizeof head, "%s %lld/%lld %5.1f%% %.2f it/s eta %s", label_.c_str(),
+                static_cast<long long>(step), static_cast<long long>(total_), pct, r,
                 r > 0 ? format_duration(static_cast<double>(total_ - step) / r).c_str() : "?");
   s << head;
   for (const auto& [name, v] : values) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <utility>
 
 namespace facegan::train {
 
@@ -29,6 +30,11 @@ std::string format_duration(double seconds);
 class Progress {
  public:
   Progress(std::ostream& out, ProgressMode mode, int64_t start, int64_t total, int64_t every);
+  /// The word before the count ("step" by default): what is counted, e.g. "render" for faces.
+  Progress& label(std::string word) {
+    label_ = std::move(word);
+    return *this;
+  }
   /// Reports that `step` steps are done, with the current losses.
   void update(int64_t step, const std::map<std::string, double>& values);
   /// Writes a message on its own line (after the bar, if one is drawn).
@@ -44,6 +50,7 @@ class Progress {
   std::ostream& out_;
   ProgressMode mode_;
   int64_t start_, total_, every_;
+  std::string label_ = "step";
   std::chrono::steady_clock::time_point t0_, last_draw_;
   bool bar_open_ = false;
 };
