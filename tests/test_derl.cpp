@@ -1,6 +1,7 @@
 #include <facegan/core/error.hpp>
 #include <facegan/data/image.hpp>
 #include <facegan/data/synthetic_pairs.hpp>
+#include <facegan/metrics/metrics.hpp>
 #include <facegan/models/blocks/layout.hpp>
 #include <facegan/models/derl/derl.hpp>
 #include <facegan/models/derl/derl_task.hpp>
@@ -130,6 +131,13 @@ TEST_CASE("feature taps: default levels, shapes and local heads", "[derl]") {
   CHECK(ra.final.sizes() == torch::IntArrayRef({2, 6}));
   CHECK(alone->named_parameters().size() == 2);
 
+  // Decoder-only taps: the generator's rebuilt change alone, level_channels(i) channels per tap.
+  const auto dec_opts = models::ResidueClassifierOptions(6).local_channels(8).hidden(16).encoder_taps(false).for_generator(g_opts);
+  CHECK(dec_opts.tap_channels() == std::vector<int64_t>{8, 16, 32, 64});
+  models::ResidueClassifier dec(dec_opts);
+  CHECK(dec->named_parameters()["local_features.1.0.conv.weight"].size(1) == 16);
+  CHECK(dec->forward(f).final.sizes() == torch::IntArrayRef({2, 6}));
+
   // Custom levels, and a level without a skip partner is refused by name.
   CHECK(models::ResidueClassifierOptions().levels({1, 3}).for_generator(g_opts).tap_channels() ==
         std::vector<int64_t>{32, 128});
@@ -152,6 +160,9 @@ TEST_CASE("derl task: registry, options and class labels", "[derl]") {
   CHECK(task->to_json().at("theta") == 100.0);
   CHECK_THROWS_WITH(registry.create("derl", json{{"thetaa", 1.0}}), Catch::Contains("thetaa"));
   CHECK_THROWS_WITH(registry.create("derl", json{{"stage", "classfy"}}), Catch::Contains("deexpression"));
+  CHECK_THROWS_WITH(registry.create("derl", json{{"reconstruction", "l3"}}),
+                    Catch::Contains("derl.reconstruction") && Catch::Contains("l3"));
+  CHECK(registry.create("derl", json{{"reconstruction", "l2"}})->to_json().at("reconstruction") == "l2");
   auto* derl = dynamic_cast<models::DeRLTask*>(task.get());
   REQUIRE(derl != nullptr);
   // Expression ids 1..6 are classes 0..5; neutral (0), unlabelled (-1) and unknown ids are ignored.
@@ -322,5 +333,38 @@ TEST_CASE("derl stage 1: a short CPU training lowers the neutral-face error", "[
   INFO("L1 to the ground-truth neutral face: " << before << " -> " << after.at("l1").get<double>());
   CHECK(after.at("l1").get<double>() < 0.75 * before);
   CHECK(after.at("psnr").get<double>() > 12.0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("derl stage 1: the residual generator under L2 leaves the no-op it starts at", "[derl]") {
+  auto train_data = tiny_pairs(64, 0);
+  auto eval_data = tiny_pairs(16, 7);
+  const fs::path dir = temp_dir("residual_l2");
+  torch::manual_seed(17);
+  auto opts = tiny_options(models::DeRLStage::kDeexpression);
+  opts.generator.residual_scale(0.5);
+  opts.reconstruction = "l2";
+  opts.theta = 1e5;
+  opts.optimizer_g.lr = 1e-3;
+  auto task = std::make_shared<models::DeRLTask>(opts);
+  train::Trainer trainer(facegan::testing::quiet_trainer(dir.string(), 150), task, train_data,
+                         data::LoaderOptions(8).prefetch_threads(0), nullptr, eval_data);
+  std::ostringstream sink;
+  trainer.set_progress_stream(sink);
+  // Zero output layer: the generator is exactly the no-op before training.
+  const json before = trainer.evaluate();
+  std::vector<torch::Tensor> inputs, targets;
+  for (size_t i = 0; i < eval_data->size(); ++i) {
+    const data::Sample sample = eval_data->get(i);
+    inputs.push_back(sample.tensors.at("input"));
+    targets.push_back(sample.tensors.at("target"));
+  }
+  const double no_op =
+      metrics::fidelity_per_image(torch::stack(inputs), torch::stack(targets)).at("psnr").mean().item<double>();
+  CHECK(before.at("psnr").get<double>() == Approx(no_op).epsilon(1e-9));
+  trainer.fit();
+  const double after = trainer.evaluate().at("psnr").get<double>();
+  INFO("PSNR to the neutral face: no-op " << no_op << " dB, trained " << after << " dB");
+  CHECK(after > no_op + 0.5);
   fs::remove_all(dir);
 }

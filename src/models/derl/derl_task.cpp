@@ -41,7 +41,10 @@ DeRLTask::DeRLTask(DeRLTaskOptions options) : options_(std::move(options)) {
       p.discriminator = o.discriminator;
       p.adversarial = o.adversarial;
       if (!(o.theta >= 0)) throw ConfigError("derl.theta: must be >= 0");
-      p.reconstruction = json{{"type", "l1"}, {"weight", o.theta}};
+      if (o.reconstruction != "l1" && o.reconstruction != "l2") {
+        throw ConfigError("derl.reconstruction: expected \"l1\" or \"l2\", got \"" + o.reconstruction + "\"");
+      }
+      p.reconstruction = json{{"type", o.reconstruction}, {"weight", o.theta}};
       p.d_loss_factor = o.d_loss_factor;
       p.optimizer_g = o.optimizer_g;
       p.optimizer_d = o.optimizer_d;

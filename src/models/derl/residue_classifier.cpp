@@ -19,7 +19,7 @@ ResidueClassifierOptions ResidueClassifierOptions::for_generator(const UNetGener
       throw std::invalid_argument("levels: level " + std::to_string(level) + " has no encoder/decoder pair in a U-Net of depth " +
                                   std::to_string(depth) + " (valid: 0 .. " + std::to_string(depth - 2) + ")");
     }
-    taps.push_back(2 * generator.level_channels(level));
+    taps.push_back((o.encoder_taps() ? 2 : 1) * generator.level_channels(level));
   }
   o.tap_channels(taps);
   o.bottleneck_channels(generator.level_channels(depth - 1));
@@ -85,7 +85,8 @@ ResidueLogits ResidueClassifierImpl::forward(const UNetFeatures& features) {
     for (size_t k = 0; k < o.levels().size(); ++k) {
       const int64_t level = o.levels()[k];
       TORCH_CHECK(level < depth - 1, "ResidueClassifier: level ", level, " is not in the features (depth ", depth, ")");
-      torch::Tensor tap = torch::cat({features.encoder[level], features.decoder[level]}, 1);
+      const torch::Tensor tap = o.encoder_taps() ? torch::cat({features.encoder[level], features.decoder[level]}, 1)
+                                                 : features.decoder[level];
       torch::Tensor h = local_features_[k]->as<torch::nn::Sequential>()->forward(tap);
       h = torch::adaptive_avg_pool2d(h, {o.pool_size(), o.pool_size()}).flatten(1);
       h = torch::relu(local_hidden_[k]->as<torch::nn::Linear>()->forward(h));

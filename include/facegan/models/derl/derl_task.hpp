@@ -49,8 +49,13 @@ struct DeRLTaskOptions {
   PatchDiscriminatorOptions discriminator = PatchDiscriminatorOptions(0);
   /// Stage 1's adversarial loss spec (loss registry).
   json adversarial = json{{"type", "vanilla"}};
-  /// Stage 1's weight of the L1 term to the ground-truth neutral face (theta; pix2pix's lambda).
+  /// Stage 1's weight of the reconstruction term to the ground-truth neutral face (theta; pix2pix's lambda).
   double theta = 100.0;
+  /// Stage 1's reconstruction distance: "l1" (the paper) or "l2". A residual generator starts at the
+  /// no-op, where L1's subgradient pins its zero output layer: most pixels of an expressive face equal
+  /// the neutral one, so any change there costs |change| and outvotes the few pixels that should move.
+  /// L2's gradient vanishes at zero change, which lets the output layer grow where the expression is.
+  std::string reconstruction = "l1";
   double d_loss_factor = 0.5;
   train::AdamSettings optimizer_g;
   train::AdamSettings optimizer_d;
@@ -90,6 +95,7 @@ struct DeRLTaskOptions {
     v("discriminator", discriminator);
     v("adversarial", adversarial);
     v("theta", theta);
+    v("reconstruction", reconstruction);
     v("d_loss_factor", d_loss_factor);
     v("optimizer_g", optimizer_g);
     v("optimizer_d", optimizer_d);

@@ -48,12 +48,17 @@ struct ResidueClassifierOptions {
   /// false: the final head sees the pooled last encoding layer alone (the ablation without local
   /// heads; no local CNNs are built).
   TORCH_ARG(bool, local_heads) = true;
+  /// true: a level's tap is cat(encoder[i], decoder[i]); false: decoder[i] alone. The decoder
+  /// holds what the generator rebuilds, which for a residual generator is the change x -> neutral
+  /// (the residue); the encoder's copy of the face carries identity, which folds never share.
+  TORCH_ARG(bool, encoder_taps) = true;
   /// Dropout before every classification layer.
   TORCH_ARG(double, dropout) = 0.0;
   /// How the final classifier combines the local heads (kConcat: the paper's).
   TORCH_ARG(FinalHead, final_head) = FinalHead::kConcat;
   TORCH_ARG(Norm, norm) = Norm::kBatch;
-  /// Channels of each tap (cat(encoder[i], decoder[i]) = 2 * level_channels(i)), one per level.
+  /// Channels of each tap (cat(encoder[i], decoder[i]) = 2 * level_channels(i), or level_channels(i)
+  /// without encoder_taps), one per level.
   TORCH_ARG(std::vector<int64_t>, tap_channels) = {};
   /// Channels of the last encoding layer encoder[depth - 1].
   TORCH_ARG(int64_t, bottleneck_channels) = 0;
@@ -72,6 +77,7 @@ struct ResidueClassifierOptions {
     v("pool_size", pool_size_);
     v("hidden", hidden_);
     v("local_heads", local_heads_);
+    v("encoder_taps", encoder_taps_);
     v("dropout", dropout_);
     v("final_head", final_head_);
     v("norm", norm_);
