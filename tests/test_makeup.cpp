@@ -445,8 +445,8 @@ TEST_CASE("makeup loss terms: each weight and switch removes exactly its term", 
     CHECK(base.count("supervised_transfer") == 0);
     CHECK(base.count("supervised_removal") == 0);
     auto o = base_opts;
-    o.supervised_transfer = json{{"type", "l1"}, {"weight", 4.0}};
-    o.supervised_removal = json{{"type", "l1"}, {"weight", 0.5}};
+    o.diagnostics.supervised_transfer = json{{"type", "l1"}, {"weight", 4.0}};
+    o.diagnostics.supervised_removal = json{{"type", "l1"}, {"weight", 0.5}};
     torch::manual_seed(5);
     models::MakeupTask task(o);
     torch::manual_seed(6);
@@ -464,8 +464,8 @@ TEST_CASE("makeup loss terms: each weight and switch removes exactly its term", 
     data::Batch no_truth = b;
     no_truth.tensors.erase("target");
     CHECK_THROWS_WITH(task.generator_losses(no_truth), Catch::Contains("'target'"));
-    o.supervised_removal = json{{"type", "no_such_loss"}};
-    CHECK_THROWS_WITH(models::MakeupTask(o), Catch::Contains("makeup.supervised_removal"));
+    o.diagnostics.supervised_removal = json{{"type", "no_such_loss"}};
+    CHECK_THROWS_WITH(models::MakeupTask(o), Catch::Contains("makeup.diagnostics.supervised_removal"));
   }
   // The identity term's gradient reaches F (its path is F(G(x, y))), the style term's reaches G.
   {

@@ -37,8 +37,10 @@ MakeupTask::MakeupTask(MakeupTaskOptions options) : options_(std::move(options))
   identity_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.identity, "makeup.identity");
   style_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.style, "makeup.style");
   histogram_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.histogram, "makeup.histogram");
-  supervised_transfer_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.supervised_transfer, "makeup.supervised_transfer");
-  supervised_removal_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.supervised_removal, "makeup.supervised_removal");
+  supervised_transfer_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.diagnostics.supervised_transfer,
+                                                                         "makeup.diagnostics.supervised_transfer");
+  supervised_removal_ = losses::create_loss_as<losses::ReconstructionLoss>(options_.diagnostics.supervised_removal,
+                                                                        "makeup.diagnostics.supervised_removal");
   generator_ = MakeupGenerator(options_.generator);
   options_.generator = generator_->options;
   remover_ = UNetGenerator(options_.remover);

@@ -25,6 +25,22 @@
 
 namespace facegan::models {
 
+/// Diagnostic terms of MakeupTask, apart from the paper's options (JSON key "diagnostics"): L1 to
+/// the synthetic ground truth, ||G(x, y) - target||_1 and ||F(y) - reference_bare||_1, impossible
+/// on real data; weight 0 = off. They tell a capacity or schedule limit (the networks cannot learn
+/// the answer even when told it) from an objective limit (they can, but the paper's losses do not
+/// lead there); docs/makeup.md, "Supervised bounds".
+struct MakeupDiagnostics {
+  json supervised_transfer = json{{"type", "l1"}, {"weight", 0.0}};
+  json supervised_removal = json{{"type", "l1"}, {"weight", 0.0}};
+
+  template <class V>
+  void visit(V& v) {
+    v("supervised_transfer", supervised_transfer);
+    v("supervised_removal", supervised_removal);
+  }
+};
+
 /// Options of MakeupTask (JSON keys as the fields).
 struct MakeupTaskOptions {
   MakeupGeneratorOptions generator;
@@ -50,12 +66,8 @@ struct MakeupTaskOptions {
   /// The areas the histogram extension matches (skin is left out by default: matching the whole
   /// skin area to the reference's would repaint the source's complexion, not its makeup).
   std::vector<std::string> histogram_regions{"eyes", "lips"};
-  /// Diagnostics, not the paper and not possible on real data: L1 to the synthetic ground truth,
-  /// ||G(x, y) - target||_1 and ||F(y) - reference_bare||_1; weight 0 = off. They tell a capacity
-  /// or schedule limit (the networks cannot learn the answer even when told it) from an objective
-  /// limit (they can, but the paper's losses do not lead there); docs/makeup.md, "Supervised bounds".
-  json supervised_transfer = json{{"type", "l1"}, {"weight", 0.0}};
-  json supervised_removal = json{{"type", "l1"}, {"weight", 0.0}};
+  /// Not the paper: supervised bounds for experiments on synthetic data (off by default).
+  MakeupDiagnostics diagnostics;
   /// Ablation switches: D_S (and its loss) off; the style loss off (its F(y) -> G pass is skipped).
   bool use_style_discriminator = true;
   bool use_style_loss = true;
@@ -80,8 +92,7 @@ struct MakeupTaskOptions {
     v("style", style);
     v("histogram", histogram);
     v("histogram_regions", histogram_regions);
-    v("supervised_transfer", supervised_transfer);
-    v("supervised_removal", supervised_removal);
+    v("diagnostics", diagnostics);
     v("use_style_discriminator", use_style_discriminator);
     v("use_style_loss", use_style_loss);
     v("d_loss_factor", d_loss_factor);
