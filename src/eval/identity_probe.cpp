@@ -2,6 +2,9 @@
 #include <facegan/data/dataset.hpp>
 #include <facegan/eval/identity_probe.hpp>
 #include <facegan/models/blocks/init.hpp>
+#include <facegan/train/optim.hpp>
+
+#include <functional>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -34,6 +37,24 @@ class BatchSampler {
   at::Generator gen_;
   torch::Tensor order_;
 };
+
+/// The one training loop of both probes: `steps` Adam updates (the Trainer's optimizer, betas
+/// 0.9 / 0.999) of `net` on seeded batches of a fixed set; `loss_of` maps a batch's indices to its loss.
+void fit_probe(torch::nn::Module& net, int64_t set_size, const ProbeTrainingOptions& options, uint64_t order_seed,
+               const std::function<torch::Tensor(const torch::Tensor&)>& loss_of) {
+  train::AdamSettings adam;
+  adam.lr = options.lr;
+  adam.beta1 = 0.9;
+  const auto opt = train::make_adam(net.parameters(), adam, /*fused=*/true);
+  BatchSampler sampler(set_size, options.batch_size, order_seed);
+  net.train();
+  for (int64_t step = 0; step < options.steps; ++step) {
+    const torch::Tensor loss = loss_of(sampler.next());
+    opt->zero_grad();
+    loss.backward();
+    opt->step();
+  }
+}
 
 void check_set(const ProbeSet& data, const char* who) {
   TORCH_CHECK(data.images.defined() && data.images.dim() == 4 && data.images.size(0) > 0, who,
@@ -100,18 +121,11 @@ IdentityProbe IdentityProbe::train(const ProbeSet& data, models::IdentityNetOpti
   models::IdentityNet net(network);
   TORCH_CHECK(network.num_classes() > data.identities.max().item<int64_t>(), "IdentityProbe::train: ",
               network.num_classes(), " classes for identities up to ", data.identities.max().item<int64_t>());
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(options.lr));
-  BatchSampler sampler(data.images.size(0), options.batch_size, options.seed);
-  net->train();
-  for (int64_t step = 0; step < options.steps; ++step) {
-    const torch::Tensor idx = sampler.next();
-    torch::Tensor x = data.images.index_select(0, idx);
-    // Horizontal flips are not used: yaw and hair parting are not mirror-symmetric identities.
-    const torch::Tensor loss = torch::cross_entropy_loss(net->forward(x).logits, data.identities.index_select(0, idx));
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
+  // Horizontal flips are not used: yaw and hair parting are not mirror-symmetric identities.
+  fit_probe(*net, data.images.size(0), options, options.seed, [&](const torch::Tensor& idx) {
+    return torch::cross_entropy_loss(net->forward(data.images.index_select(0, idx)).logits,
+                                     data.identities.index_select(0, idx));
+  });
   return IdentityProbe(net);
 }
 
@@ -173,17 +187,9 @@ AttributeProbe AttributeProbe::train(const ProbeSet& data, models::ConvEncoderOp
   // Constant attributes (e.g. no expressions rendered) must not divide by zero.
   const torch::Tensor stdev = data.attributes.std(0).clamp_min(1e-6);
   const torch::Tensor z = (data.attributes - mean) / stdev;
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(options.lr));
-  BatchSampler sampler(data.images.size(0), options.batch_size, options.seed + 1);
-  net->train();
-  for (int64_t step = 0; step < options.steps; ++step) {
-    const torch::Tensor idx = sampler.next();
-    const torch::Tensor loss =
-        torch::mse_loss(net->forward(data.images.index_select(0, idx)), z.index_select(0, idx));
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
+  fit_probe(*net, data.images.size(0), options, options.seed + 1, [&](const torch::Tensor& idx) {
+    return torch::mse_loss(net->forward(data.images.index_select(0, idx)), z.index_select(0, idx));
+  });
   return AttributeProbe(net, mean, stdev);
 }
 
